@@ -1,0 +1,216 @@
+"""Protocol linter: checks stored events against the guide's reporting rules.
+
+``lint(events)`` is pure: it takes events as stored (dicts with seq, service,
+session_id, entry_id, event_type, event_timestamp, user_id, ks_masked, fields)
+and returns ``Finding``s naming the rule and the event that broke it.  Events
+are judged in arrival order (seq).  The rules are defined precisely in
+docs/collector.md; short versions:
+
+play-without-load     PLAY with no WIDGET_LOADED and no MEDIA_LOADED earlier in
+                      its session, unless a REPLAY came earlier in the session.
+quartile-duplicate    the same quartile (4..7) twice in one session.
+quartile-order        a quartile after a higher one with no SEEK between them;
+                      a quartile whose lower neighbour is missing with no SEEK
+                      earlier in the session; a quartile before PLAY/REPLAY.
+quartile-by-seek      quartile q whose latest preceding SEEK targets a point at
+                      or past q's point, with no event in between reporting a
+                      position before q's point.
+split-playback        a session whose first quartile comes before any PLAY or
+                      REPLAY in it while an earlier session of the same entry,
+                      user and referrer had a PLAY.
+buffer-end-without-start  BUFFER_END with no unmatched BUFFER_START before it.
+timestamp-backwards   eventTimestamp lower than an earlier one in the session.
+ks-without-user       an event accepted under a KS whose userId is empty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from ..catalog import stats_type_name
+
+WIDGET_LOADED, MEDIA_LOADED, PLAY = 1, 2, 3
+QUARTILES = {4: 0.25, 5: 0.50, 6: 0.75, 7: 1.0}
+BUFFER_START, BUFFER_END, REPLAY, SEEK = 12, 13, 16, 17
+
+RULES = (
+    "play-without-load",
+    "quartile-duplicate",
+    "quartile-order",
+    "quartile-by-seek",
+    "split-playback",
+    "buffer-end-without-start",
+    "timestamp-backwards",
+    "ks-without-user",
+)
+
+
+@dataclass
+class Finding:
+    rule: str
+    session_id: str | None
+    seq: int | None
+    event_type: int | None
+    message: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        return f"[{self.rule}] session={self.session_id} seq={self.seq} {self.message}"
+
+
+def _num(value):
+    try:
+        if value is None or value == "" or isinstance(value, bool):
+            return None
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _fields(ev) -> dict:
+    f = ev.get("fields")
+    return f if isinstance(f, dict) else {}
+
+
+def _position(ev):
+    """Playhead position an event reports: a SEEK's target (newPoint, else
+    currentPoint); any other event's currentPoint."""
+    f = _fields(ev)
+    if ev.get("event_type") == SEEK and _num(f.get("newPoint")) is not None:
+        return _num(f.get("newPoint"))
+    return _num(f.get("currentPoint"))
+
+
+def _name(t) -> str:
+    return f"{stats_type_name(t)}({t})"
+
+
+def _label(ev) -> str:
+    return f"{_name(ev.get('event_type'))} seq={ev.get('seq')}"
+
+
+def lint(events) -> list[Finding]:
+    events = sorted(events, key=lambda e: (e.get("seq") is None, e.get("seq") or 0))
+    findings: list[Finding] = []
+
+    def add(rule, ev, message):
+        findings.append(Finding(rule, ev.get("session_id"), ev.get("seq"), ev.get("event_type"), message))
+
+    # Rules over every event, whatever the service.
+    sessions: dict[str, list] = {}
+    for ev in events:
+        if ev.get("ks_masked") and not ev.get("user_id"):
+            add("ks-without-user", ev, f"{_label(ev)} was sent under a KS with no userId (anonymous)")
+        sid = ev.get("session_id")
+        if sid:
+            sessions.setdefault(sid, []).append(ev)
+
+    for sid, evs in sessions.items():
+        latest_ts, latest_ev = None, None
+        for ev in evs:
+            ts = _num(ev.get("event_timestamp"))
+            if ts is None:
+                continue
+            if latest_ts is not None and ts < latest_ts:
+                add("timestamp-backwards", ev,
+                    f"{_label(ev)} has eventTimestamp {ts:g}, earlier than {latest_ts:g} of {_label(latest_ev)}")
+            if latest_ts is None or ts >= latest_ts:
+                latest_ts, latest_ev = ts, ev
+
+    # Playback rules: stats.collect events only.
+    stats_sessions = {sid: [e for e in evs if e.get("service", "stats") == "stats"]
+                      for sid, evs in sessions.items()}
+    started: list[tuple] = []  # (group key, session id) of sessions that had a PLAY, in order
+    for sid, evs in stats_sessions.items():
+        if not evs:
+            continue
+        _lint_session(sid, evs, add)
+        key = _group_key(evs)
+        first_q = next((e for e in evs if e.get("event_type") in QUARTILES), None)
+        if first_q is not None:
+            before = evs[:evs.index(first_q)]
+            if not any(e.get("event_type") in (PLAY, REPLAY) for e in before):
+                earlier = [s for k, s in started if k == key and s != sid]
+                if earlier:
+                    add("split-playback", first_q,
+                        f"{_label(first_q)} continues the playback of session {earlier[-1]!r} "
+                        f"(same entry, user and referrer) in a new session without REPLAY")
+                else:
+                    add("quartile-order", first_q, f"{_label(first_q)} arrived before any PLAY or REPLAY")
+        if any(e.get("event_type") == PLAY for e in evs):
+            started.append((key, sid))
+    return findings
+
+
+def _group_key(evs):
+    first = evs[0]
+    referrer = next((_fields(e).get("referrer") for e in evs if _fields(e).get("referrer")), None)
+    return (first.get("entry_id"), first.get("user_id"), referrer)
+
+
+def _duration(evs, upto):
+    for ev in [upto] + list(reversed(evs)):
+        d = _num(_fields(ev).get("duration"))
+        if d and d > 0:
+            return d
+    return None
+
+
+def _lint_session(sid, evs, add):
+    seen_widget = seen_media = seen_replay = False
+    quartiles_seen: dict[int, dict] = {}
+    open_buffers = 0
+    last_seek_idx = None
+    for i, ev in enumerate(evs):
+        t = ev.get("event_type")
+        if t == WIDGET_LOADED:
+            seen_widget = True
+        elif t == MEDIA_LOADED:
+            seen_media = True
+        elif t == REPLAY:
+            seen_replay = True
+        elif t == PLAY:
+            if not seen_replay and not (seen_widget and seen_media):
+                missing = [n for n, ok in (("WIDGET_LOADED", seen_widget), ("MEDIA_LOADED", seen_media)) if not ok]
+                add("play-without-load", ev, f"{_label(ev)} without {' and '.join(missing)} before it")
+        elif t == BUFFER_START:
+            open_buffers += 1
+        elif t == BUFFER_END:
+            if open_buffers == 0:
+                add("buffer-end-without-start", ev, f"{_label(ev)} with no open BUFFER_START")
+            else:
+                open_buffers -= 1
+        elif t == SEEK:
+            last_seek_idx = i
+        elif t in QUARTILES:
+            if t in quartiles_seen:
+                add("quartile-duplicate", ev, f"{_label(ev)} repeats {_label(quartiles_seen[t])}")
+                continue
+            higher = [q for q in quartiles_seen if q > t]
+            if higher:
+                h = quartiles_seen[max(higher)]
+                seek_between = any(e.get("event_type") == SEEK for e in evs[evs.index(h) + 1:i])
+                if not seek_between:
+                    add("quartile-order", ev, f"{_label(ev)} after {_label(h)} with no SEEK in between")
+            elif t > 4 and (t - 1) not in quartiles_seen and last_seek_idx is None:
+                add("quartile-order", ev,
+                    f"{_label(ev)} without {_name(t - 1)} before it and no SEEK in the session")
+            if last_seek_idx is not None:
+                seek = evs[last_seek_idx]
+                duration = _duration(evs, ev)
+                target = _position(seek)
+                if duration is not None and target is not None:
+                    point = QUARTILES[t] * duration
+                    natural = any((_position(e) is not None and _position(e) < point)
+                                  for e in evs[last_seek_idx + 1:i])
+                    if target >= point and not natural:
+                        add("quartile-by-seek", ev,
+                            f"{_label(ev)} reached by {_label(seek)} to {target:g} "
+                            f"(quartile point {point:g} of duration {duration:g}) without natural playback")
+            quartiles_seen[t] = ev
+
+
+def lint_store(store) -> list[Finding]:
+    return lint(store.events())

@@ -1,0 +1,260 @@
+"""Ordered, at-least-once delivery of beacon records (pure logic).
+
+The engine owns one FIFO queue per endpoint (stats.collect, trackEvent) and
+decides *what* to send *when*; a driver (CPython, browser) does the I/O:
+
+    for record in engine.ready(now):          # at most one in flight per queue
+        answer = transport.send(encode(record, engine.ks, ...))
+        engine.settle(record, classify(...), now)
+    sleep_until(engine.next_wakeup())
+
+Records are written to the Store before they can be sent and removed only
+when accepted or dead-lettered as bad beacons.  The KS is held in memory
+only and attached by the driver at send time.  A Store that fails (quota,
+storage disabled) is dropped: the engine keeps the queue in memory and says
+so through diagnostics, never raising into the host.
+"""
+
+from .encoding import ACCEPTED, AUTH, BAD_BEACON, CONFIG, QUEUES, TRANSIENT
+
+BACKOFF = (1.0, 2.0, 4.0)  # seconds before retries 1, 2, 3 (guide 11.3)
+STALLED_BACKOFF = (8.0, 16.0, 32.0, 60.0)  # then timers grow, capped at 60 s
+DEFAULT_MAX_QUEUE = 1000
+
+# queue states
+IDLE = "idle"
+IN_FLIGHT = "in_flight"
+WAITING = "waiting"  # retrying after a transient failure
+STALLED = "stalled"  # retries used up; waits for a trigger or the long timer
+PAUSED_AUTH = "paused_auth"
+PAUSED_CONFIG = "paused_config"
+
+# actions for the driver
+NEED_KS = "need_ks"
+
+
+class MemoryStore:
+    """A Store that keeps everything in memory (tests, and the fallback)."""
+
+    def __init__(self):
+        self.queues = {}
+        self.dead = {}
+
+    def load(self, queue):
+        return list(self.queues.get(queue, []))
+
+    def append(self, queue, record):
+        self.queues.setdefault(queue, []).append(record)
+
+    def remove(self, queue, beacon_id):
+        items = self.queues.get(queue, [])
+        for i in range(len(items)):
+            if items[i]["i"] == beacon_id:
+                del items[i]
+                return
+
+    def drop_oldest(self, queue, count):
+        items = self.queues.get(queue, [])
+        del items[:count]
+
+    def dead_letter(self, queue, record, reason):
+        self.dead.setdefault(queue, []).append({"record": record, "reason": reason})
+
+    def dead_letters(self, queue):
+        return list(self.dead.get(queue, []))
+
+
+class _Queue:
+    __slots__ = ("name", "items", "state", "attempts", "stalls", "due", "in_flight")
+
+    def __init__(self, name, items):
+        self.name = name
+        self.items = items
+        self.state = IDLE
+        self.attempts = 0  # failed sends of the head record in this round
+        self.stalls = 0
+        self.due = 0.0
+        self.in_flight = None
+
+
+class DeliveryEngine:
+    def __init__(self, store=None, max_queue=DEFAULT_MAX_QUEUE, diagnostics=None):
+        if type(max_queue) is not int or max_queue < 1:
+            raise ValueError("max_queue must be a positive integer, got %r" % (max_queue,))
+        self.store = store if store is not None else MemoryStore()
+        self.max_queue = max_queue
+        self._diag = diagnostics
+        self.ks = None
+        self.online = True
+        self.dropped = 0  # records dropped by overflow
+        self.dead_count = 0
+        self.accepted = 0
+        self.store_failed = False
+        self._ks_asked = False  # the KS provider was asked in this auth episode
+        self._memory = MemoryStore()
+        self.queues = {}
+        for name in QUEUES:
+            self.queues[name] = _Queue(name, self._load(name))
+
+    # -- store access that never raises ------------------------------------
+    def _report(self, message, **details):
+        if self._diag is not None:
+            self._diag(message, details)
+
+    def _store_call(self, method, *args):
+        if self.store_failed:
+            return None
+        try:
+            return getattr(self.store, method)(*args)
+        except Exception as exc:  # quota, storage disabled, disk errors
+            self.store_failed = True
+            self._report("storage failed; queue kept in memory only", error=repr(exc), op=method)
+            return None
+
+    def _load(self, name):
+        items = self._store_call("load", name)
+        return list(items) if items else []
+
+    # -- public API --------------------------------------------------------
+    def pending(self, queue=None):
+        if queue is not None:
+            return len(self.queues[queue].items)
+        return sum(len(q.items) for q in self.queues.values())
+
+    def records(self, queue):
+        return list(self.queues[queue].items)
+
+    def enqueue(self, record, now):
+        """Persist ``record`` then queue it; overflow drops the oldest."""
+        q = self.queues[record["k"]]
+        q.items.append(record)
+        self._store_call("append", q.name, record)
+        overflow = len(q.items) - self.max_queue
+        if overflow > 0:
+            # never drop the record in flight: its answer is still coming
+            start = 1 if q.in_flight is not None and q.items[0] is q.in_flight else 0
+            victims = q.items[start:start + overflow]
+            del q.items[start:start + overflow]
+            if start == 0:
+                self._store_call("drop_oldest", q.name, len(victims))
+            else:
+                for victim in victims:
+                    self._store_call("remove", q.name, victim["i"])
+            self.dropped += len(victims)
+            self._report("queue full: dropped oldest beacons", queue=q.name,
+                         dropped=len(victims), total_dropped=self.dropped)
+        self._trigger(q, now, new_beacon=True)
+
+    def ready(self, now):
+        """Records to send now (each queue: its head, if it may send)."""
+        out = []
+        if not self.online:
+            return out
+        for q in self.queues.values():
+            if q.in_flight is not None or not q.items:
+                continue
+            if q.state in (PAUSED_AUTH, PAUSED_CONFIG):
+                continue
+            if q.state in (WAITING, STALLED) and now < q.due:
+                continue
+            q.in_flight = q.items[0]
+            if q.state == IDLE:
+                q.attempts = 0
+            out.append(q.in_flight)
+        return out
+
+    def settle(self, record, outcome, reason, now):
+        """Apply the answer to a sent record; returns driver actions."""
+        q = self.queues[record["k"]]
+        if q.in_flight is not record and (q.in_flight is None or q.in_flight["i"] != record["i"]):
+            self._report("answer for a record not in flight ignored", beacon=record["i"])
+            return []
+        q.in_flight = None
+        actions = []
+        if outcome == ACCEPTED:
+            self._remove(q, record)
+            self.accepted += 1
+            self._ks_asked = False
+            q.state, q.attempts, q.stalls = IDLE, 0, 0
+        elif outcome == BAD_BEACON:
+            self._remove(q, record)
+            self.dead_count += 1
+            self._store_call("dead_letter", q.name, record, reason)
+            self._report("beacon rejected and dead-lettered", beacon=record["i"], reason=reason)
+            q.state, q.attempts = IDLE, 0
+        elif outcome == AUTH:
+            self._pause_auth(reason)
+            if not self._ks_asked:
+                self._ks_asked = True
+                actions.append(NEED_KS)
+        elif outcome == CONFIG:
+            q.state = PAUSED_CONFIG
+            self._report("endpoint misconfigured; queue paused", queue=q.name, reason=reason)
+        else:  # TRANSIENT
+            q.attempts += 1
+            if q.attempts <= len(BACKOFF):
+                q.state = WAITING
+                q.due = now + BACKOFF[q.attempts - 1]
+            else:
+                q.state = STALLED
+                q.due = now + STALLED_BACKOFF[min(q.stalls, len(STALLED_BACKOFF) - 1)]
+                q.stalls += 1
+                self._report("retries used up; waiting for a trigger", queue=q.name, reason=reason)
+        return actions
+
+    def next_wakeup(self):
+        """The earliest time a waiting queue becomes due, or None."""
+        due = None
+        for q in self.queues.values():
+            if q.items and q.in_flight is None and q.state in (WAITING, STALLED):
+                if due is None or q.due < due:
+                    due = q.due
+        return due
+
+    def set_online(self, online, now):
+        self.online = bool(online)
+        if self.online:
+            for q in self.queues.values():
+                self._trigger(q, now, new_beacon=False)
+
+    def set_ks(self, ks, now):
+        """Use ``ks`` from now on; resumes queues paused by an auth failure
+        when it is a different KS."""
+        if ks is not None and type(ks) is not str:
+            raise TypeError("ks must be a string")
+        changed = ks != self.ks
+        self.ks = ks
+        if changed and ks:
+            for q in self.queues.values():
+                if q.state == PAUSED_AUTH:
+                    q.state, q.attempts = IDLE, 0
+
+    def resume(self, now):
+        """Start-up / reconfiguration: every paused or stalled queue tries again."""
+        for q in self.queues.values():
+            if q.state in (PAUSED_CONFIG, STALLED, WAITING):
+                q.state, q.attempts, q.due = IDLE, 0, now
+
+    def status(self):
+        return {q.name: {"state": q.state, "pending": len(q.items), "attempts": q.attempts}
+                for q in self.queues.values()}
+
+    # -- internals ---------------------------------------------------------
+    def _remove(self, q, record):
+        if q.items and q.items[0]["i"] == record["i"]:
+            del q.items[0]
+        else:
+            for i in range(len(q.items)):
+                if q.items[i]["i"] == record["i"]:
+                    del q.items[i]
+                    break
+        self._store_call("remove", q.name, record["i"])
+
+    def _pause_auth(self, reason):
+        for q in self.queues.values():
+            q.state = PAUSED_AUTH
+        self._report("KS rejected; delivery paused until a new KS", reason=reason)
+
+    def _trigger(self, q, now, new_beacon):
+        if q.state == STALLED or (q.state == WAITING and not new_beacon):
+            q.state, q.attempts, q.due = IDLE, 0, now

@@ -1,0 +1,210 @@
+"""Beacon records, their wire encoding, and classification of the answers.
+
+A *record* is the compact, KS-free form of one beacon that the delivery
+engine queues and a Store persists (short keys keep a localStorage entry
+small).  ``encode`` turns a record plus the current KS into an HTTP request;
+``classify`` turns the answer into one of the delivery outcomes.
+
+Units live here and nowhere else: eventTimestamp is the integer Unix second
+of the observation, currentPoint and duration are integer seconds, seek is
+``true``/``false``.
+"""
+
+import json
+
+from ._compat import is_finite, urlencode
+
+STATS = "s"  # queue / record kind: stats.collect
+TRACK = "t"  # queue / record kind: analytics.trackEvent
+QUEUES = (STATS, TRACK)
+
+STATS_PATH = "/service/stats/action/collect"
+TRACK_PATH = "/api_v3/index.php?service=analytics&action=trackEvent"
+FORM = "application/x-www-form-urlencoded"
+
+# record key -> stats.collect field (wire order)
+_STATS_KEYS = (
+    ("p", "partnerId"),
+    ("n", "entryId"),
+    ("e", "eventType"),
+    ("s", "sessionId"),
+    ("t", "eventTimestamp"),
+    ("u", "uiconfId"),
+    ("c", "clientVer"),
+    ("r", "referrer"),
+    ("cp", "currentPoint"),
+    ("d", "duration"),
+    ("sk", "seek"),
+)
+# record key -> trackEvent field (wire order)
+_TRACK_KEYS = (
+    ("e", "eventType"),
+    ("p", "partnerId"),
+    ("n", "entryId"),
+    ("a", "kalturaApplication"),
+    ("pt", "pageType"),
+    ("pn", "pageName"),
+    ("bt", "buttonType"),
+    ("bn", "buttonName"),
+)
+
+# outcomes
+ACCEPTED = "accepted"
+AUTH = "auth"
+BAD_BEACON = "bad_beacon"
+CONFIG = "config"
+TRANSIENT = "transient"
+
+_AUTH_CODES = ("INVALID_KS", "EXPIRED_KS", "KS_EXPIRED", "INVALID_USER_ID")
+_TRANSIENT_CODES = ("INTERNAL_SERVERL_ERROR", "INTERNAL_SERVER_ERROR", "SERVICE_TEMPORARILY_UNAVAILABLE")
+
+
+def unix_seconds(t) -> int:
+    """Observation time (float seconds) -> eventTimestamp."""
+    return int(t)
+
+
+def point_seconds(position) -> int:
+    """Playhead position -> currentPoint (whole seconds played, floored)."""
+    return int(position)
+
+
+def duration_seconds(duration) -> int:
+    """Content duration -> duration field (nearest whole second)."""
+    return int(duration + 0.5)
+
+
+def stats_record(beacon_id, event_type, partner_id, entry_id, session_id, t, context=None,
+                 position=None, duration=None, seek=None):
+    """The record of one stats.collect beacon.  ``context``: uiconfId/clientVer/referrer."""
+    rec = {"i": beacon_id, "k": STATS, "p": partner_id, "n": entry_id, "e": event_type,
+           "s": session_id, "t": unix_seconds(t)}
+    if context:
+        for key in ("u", "c", "r"):
+            value = context.get(key)
+            if value is not None and value != "":
+                rec[key] = value
+    if position is not None and is_finite(position):
+        rec["cp"] = point_seconds(position)
+    if duration is not None and is_finite(duration) and duration > 0:
+        rec["d"] = duration_seconds(duration)
+    if seek is not None:
+        rec["sk"] = 1 if seek else 0
+    return rec
+
+
+def track_record(beacon_id, event_type, partner_id, t, fields):
+    """The record of one analytics.trackEvent beacon; empty fields are left out."""
+    rec = {"i": beacon_id, "k": TRACK, "e": event_type, "p": partner_id, "t": unix_seconds(t)}
+    for key, name in _TRACK_KEYS[2:]:
+        value = fields.get(name)
+        if value is not None and value != "":
+            rec[key] = value
+    return rec
+
+
+def _wire_value(value):
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return str(value)
+
+
+def wire_fields(record):
+    """The (name, value) pairs a record becomes, without ks/format."""
+    pairs = []
+    if record["k"] == STATS:
+        pairs.append(("event[objectType]", "KalturaStatsEvent"))
+        for key, name in _STATS_KEYS:
+            if key in record:
+                value = record[key]
+                if key == "sk":
+                    value = bool(value)
+                pairs.append(("event[" + name + "]", _wire_value(value)))
+        pairs.append(("event[beaconId]", record["i"]))
+    else:
+        for key, name in _TRACK_KEYS:
+            if key in record:
+                pairs.append((name, _wire_value(record[key])))
+        pairs.append(("beaconId", record["i"]))
+    return pairs
+
+
+class Request:
+    """One HTTP request to make: POST ``url`` with the form ``body``."""
+
+    __slots__ = ("queue", "beacon_id", "method", "url", "body", "headers")
+
+    def __init__(self, queue, beacon_id, url, body):
+        self.queue = queue
+        self.beacon_id = beacon_id
+        self.method = "POST"
+        self.url = url
+        self.body = body
+        self.headers = {"Content-Type": FORM}
+
+    def __repr__(self):
+        return "Request(%s %s, %d bytes)" % (self.method, self.url, len(self.body))
+
+
+def endpoint_url(kind, service_url, analytics_url) -> str:
+    if kind == STATS:
+        return service_url.rstrip("/") + STATS_PATH
+    return analytics_url.rstrip("/") + TRACK_PATH
+
+
+def encode(record, ks, service_url, analytics_url) -> Request:
+    """The request for ``record``; the KS is attached here, at send time."""
+    pairs = []
+    if ks:
+        pairs.append(("ks", ks))
+    pairs.append(("format", "1"))
+    pairs.extend(wire_fields(record))
+    url = endpoint_url(record["k"], service_url, analytics_url)
+    return Request(record["k"], record["i"], url, urlencode(pairs))
+
+
+def _exception_code(body):
+    """The KalturaAPIException code in a JSON or XML answer body, or None."""
+    if not body:
+        return None
+    text = body.strip()
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return None
+        if isinstance(data, dict) and data.get("objectType") == "KalturaAPIException":
+            return str(data.get("code") or "UNKNOWN")
+        return None
+    if "KalturaAPIException" in text and "<code>" in text:
+        start = text.index("<code>") + 6
+        end = text.find("</code>", start)
+        return text[start:end] if end > start else "UNKNOWN"
+    return None
+
+
+def classify(status, body):
+    """(outcome, reason) for an HTTP answer; ``status`` None means no answer
+    (network error, timeout, connection dropped)."""
+    if status is None:
+        return TRANSIENT, "network error"
+    if status == 401:
+        return AUTH, "HTTP 401"
+    if status == 404:
+        return CONFIG, "HTTP 404: wrong service or analytics URL"
+    if status == 408 or status == 429 or status >= 500:
+        return TRANSIENT, "HTTP %d" % status
+    if 200 <= status < 300:
+        code = _exception_code(body)
+        if code is None:
+            return ACCEPTED, "HTTP %d" % status
+        if code in _AUTH_CODES:
+            return AUTH, code
+        if code in _TRANSIENT_CODES:
+            return TRANSIENT, code
+        return BAD_BEACON, code
+    if 300 <= status < 400:
+        return CONFIG, "HTTP %d redirect: check the endpoint URL" % status
+    return BAD_BEACON, "HTTP %d" % status

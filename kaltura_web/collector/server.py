@@ -1,0 +1,159 @@
+"""Run the collector on Werkzeug's threaded server, in the foreground (``run``) or
+in a background thread (``CollectorServer``, used by the pytest plugin)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from urllib.parse import unquote
+
+from .ks import mask_ks
+
+_KS_IN_TEXT = re.compile(r"((?:^|[?&\s\"])ks=)([^&\s\"]+)")
+
+
+def mask_ks_in_text(text: str) -> str:
+    """Replace every ``ks=<value>`` in a log line with its masked form."""
+    return _KS_IN_TEXT.sub(lambda m: m.group(1) + mask_ks(unquote(m.group(2))), text)
+
+
+def _handler_class(quiet: bool):
+    from werkzeug.serving import WSGIRequestHandler
+
+    class MaskingRequestHandler(WSGIRequestHandler):
+        """Werkzeug's handler, with any KS in the request line masked in the log."""
+
+        def log(self, type, message, *args):  # noqa: A002 - Werkzeug's signature
+            if quiet and type == "info":
+                return
+            try:
+                text = message % args if args else message
+            except (TypeError, ValueError):
+                text = message
+            super().log(type, "%s", mask_ks_in_text(text))
+
+    return MaskingRequestHandler
+
+
+class CollectorServer:
+    """The collector in a background thread.
+
+    ``CollectorServer(db=":memory:", partner_id=100, admin_secret=DEFAULT_ADMIN_SECRET,
+    host="127.0.0.1", port=0, web_root="auto", dev_ks=True, faults=None, quiet=True)``;
+    ``start()`` returns self once the port is bound (port 0: a free port is chosen),
+    ``stop()`` shuts it down and closes the store.  Also a context manager.
+    """
+
+    def __init__(self, db=":memory:", partner_id=None, admin_secret=None, host="127.0.0.1",
+                 port=0, web_root="auto", dev_ks=True, faults=None, quiet=True):
+        from .app import DEFAULT_ADMIN_SECRET, DEFAULT_PARTNER_ID, CollectorConfig
+
+        self.config = CollectorConfig(
+            db=str(db), partner_id=int(partner_id if partner_id is not None else DEFAULT_PARTNER_ID),
+            admin_secret=admin_secret or DEFAULT_ADMIN_SECRET, web_root=web_root,
+            dev_ks=dev_ks, faults=list(faults or []))
+        self.host = host
+        self.requested_port = int(port)
+        self.quiet = quiet
+        self.app = None
+        self._server = None
+        self._thread = None
+
+    # -- lifecycle
+    def start(self) -> "CollectorServer":
+        from werkzeug.serving import make_server
+
+        from .app import create_app
+
+        if self._server is not None:
+            return self
+        self.app = create_app(self.config)
+        self._server = make_server(self.host, self.requested_port, self.app, threaded=True,
+                                   request_handler=_handler_class(self.quiet))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.1},
+                                        name="kaltura-collector", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+        self.state.store.close()
+        self._server = None
+        self._thread = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- addresses and state
+    @property
+    def port(self) -> int:
+        return self._server.server_port if self._server else self.requested_port
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def service_url(self) -> str:
+        return self.base_url + "/api_v3"
+
+    @property
+    def analytics_url(self) -> str:
+        return self.base_url
+
+    @property
+    def partner_id(self) -> int:
+        return self.config.partner_id
+
+    @property
+    def state(self):
+        return self.app.extensions["kaltura_collector"]
+
+    @property
+    def store(self):
+        return self.state.store
+
+    @property
+    def faults(self):
+        return self.state.faults
+
+
+def run(host="127.0.0.1", port=8765, db="kaltura-web.db", partner_id=100, admin_secret=None,
+        web_root=None, dev_ks=True, faults=None, quiet=False, banner=print) -> int:
+    """Serve in the foreground until Ctrl-C.  ``web_root=None`` means the default
+    (the repo's web/ directory when it exists)."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    server = CollectorServer(db=db, partner_id=partner_id, admin_secret=admin_secret, host=host,
+                             port=port, web_root=web_root or "auto", dev_ks=dev_ks, faults=faults,
+                             quiet=quiet)
+    server.start()
+    if banner:
+        cfg = server.config
+        state = server.state
+        banner("kaltura-web local collector (local defaults, not for production)")
+        banner(f"  service URL   : {server.service_url}   (stats.collect, session.start)")
+        banner(f"  analytics URL : {server.analytics_url}   (analytics.trackEvent)")
+        banner(f"  partner id    : {cfg.partner_id}")
+        banner(f"  admin secret  : {cfg.admin_secret}   (local only; never sent to browsers)")
+        banner(f"  database      : {cfg.db}")
+        banner(f"  web root      : {state.web_root or '(none)'} -> {server.base_url}/web/")
+        banner(f"  dev KS route  : {server.base_url + '/dev/ks' if cfg.dev_ks else 'disabled'}")
+        if cfg.faults:
+            banner(f"  faults        : {state.faults.rules()}")
+    try:
+        server._thread.join()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0

@@ -299,7 +299,7 @@ class PlaybackSession:
             raise TypeError("duration must be a number of seconds, got %r" % (duration,))
         if duration is not None and is_nan(duration):
             self._report("duration is NaN: treated as unknown, no quartiles")
-        if self.duration_locked:
+        if self.duration_locked and not is_live_duration(self.duration):
             if duration != self.duration and not (is_nan(duration) and is_nan(self.duration or 0.0)):
                 self._report("duration changed after PLAY; keeping the first one",
                              adopted=self.duration, reported=duration)
@@ -460,9 +460,9 @@ class PlaybackSession:
         self._simple("RELATED_CLICKED", t, data)
 
     def _on_ad_start(self, t, data):
-        kind = data.get("kind")
+        kind = data.get("slot")
         if kind not in AD_EVENT_PREFIX:
-            raise ValueError("ad kind must be one of %s, got %r" % (", ".join(AD_EVENT_PREFIX), kind))
+            raise ValueError("ad slot must be one of %s, got %r" % (", ".join(AD_EVENT_PREFIX), kind))
         self._ensure_loaded(t)
         if self.ad is not None:
             self._report("ad started while another ad was playing; previous ad closed")
@@ -497,9 +497,9 @@ class PlaybackSession:
         self.quartiles.jump(self.position, t)
 
     def _on_bumper(self, t, data):
-        kind = data.get("kind")
+        kind = data.get("slot")
         if kind not in BUMPER_EVENTS:
-            raise ValueError("bumper kind must be 'pre' or 'post', got %r" % (kind,))
+            raise ValueError("bumper slot must be 'pre' or 'post', got %r" % (kind,))
         self._ensure_loaded(t)
         self._emit(BUMPER_EVENTS[kind], t)
 

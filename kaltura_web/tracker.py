@@ -325,8 +325,9 @@ class Player:
     def related(self, t=None):
         return self.observe("related", t)
 
-    def ad_start(self, kind, t=None):
-        return self.observe("ad_start", t, kind=kind)
+    def ad_start(self, slot, t=None):
+        """An ad starts: slot is preroll, midroll, postroll or overlay."""
+        return self.observe("ad_start", t, slot=slot)
 
     def ad_progress(self, position, ad_duration, t=None):
         return self.observe("ad_progress", t, position=position, ad_duration=ad_duration)
@@ -337,8 +338,9 @@ class Player:
     def ad_end(self, t=None):
         return self.observe("ad_end", t)
 
-    def bumper(self, kind, t=None):
-        return self.observe("bumper", t, kind=kind)
+    def bumper(self, slot, t=None):
+        """A bumper played: slot is 'pre' or 'post'."""
+        return self.observe("bumper", t, slot=slot)
 
     def bumper_click(self, t=None):
         return self.observe("bumper_click", t)

@@ -1,0 +1,83 @@
+"""A synchronous delivery driver for servers, kiosks and batch jobs."""
+
+import os
+import random
+import time
+
+from ..tracker import Tracker, mask_ks
+from .store import SQLiteStore
+from .transport import UrllibTransport
+
+
+class SyncSender:
+    """Sends a tracker's queue with a blocking transport.
+
+    ``clock``/``sleep`` are injected so tests run the real schedule on a fake
+    clock without sleeping.  ``log`` receives one line per notable step (a KS
+    appears only masked)."""
+
+    def __init__(self, tracker, transport=None, clock=None, sleep=None, log=None):
+        self.tracker = tracker
+        self.transport = transport if transport is not None else UrllibTransport()
+        self.clock = clock if clock is not None else tracker.clock
+        self.sleep = sleep if sleep is not None else time.sleep
+        self.log = log
+        self.sent = 0
+
+    def _log(self, line):
+        if self.log is not None:
+            self.log(line)
+
+    def pump(self):
+        """Send whatever is due now, until nothing more is; returns the number of answers."""
+        answers = 0
+        while True:
+            requests = self.tracker.due_requests(self.clock())
+            if not requests:
+                return answers
+            for req in requests:
+                status, body = self.transport.send(req)
+                answers += 1
+                outcome = self.tracker.handle_response(req, status, body, self.clock())
+                if outcome == "accepted":
+                    self.sent += 1
+                else:
+                    self._log("beacon %s: %s (HTTP %s)" % (req.beacon_id[:8], outcome, status))
+                if outcome == "auth" and self.tracker.needs_ks:
+                    self._refresh_ks()
+
+    def _refresh_ks(self):
+        provider = self.tracker.ks_provider
+        if provider is None:
+            self._log("KS rejected and no KS provider: delivery paused")
+            return
+        try:
+            ks = provider()
+        except Exception as exc:
+            self._log("KS provider failed: %r" % (exc,))
+            return
+        if ks:
+            self._log("new KS from provider: %s" % mask_ks(ks))
+            self.tracker.set_ks(ks)
+
+    def flush(self, timeout=30.0):
+        """Deliver everything, waiting out retries, for at most ``timeout``
+        seconds.  True when the queue is empty."""
+        deadline = self.clock() + timeout
+        while True:
+            self.pump()
+            if self.tracker.pending() == 0:
+                return True
+            wake = self.tracker.next_wakeup()
+            now = self.clock()
+            if wake is None or wake > deadline:
+                return False
+            self.sleep(max(0.0, wake - now))
+
+
+def create_tracker(partner_id, queue_path=None, **options):
+    """A Tracker with real clock and randomness and, with ``queue_path``, a
+    durable SQLite queue; pass it to ``SyncSender`` to deliver."""
+    store = SQLiteStore(queue_path) if queue_path else None
+    rng = random.Random(int.from_bytes(os.urandom(16), "big"))
+    return Tracker(partner_id, clock=time.time, rng=rng, store=store, **options)

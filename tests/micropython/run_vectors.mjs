@@ -1,0 +1,41 @@
+// Runs the conformance vectors on MicroPython 1.28 (WebAssembly, in Node),
+// loading the kaltura_web core modules unchanged from the source tree.
+// Usage: node tests/micropython/run_vectors.mjs [vectors.json]
+import { readFileSync, readdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "..", "..");
+const runtime = join(root, "web", "node_modules", "@micropython", "micropython-webassembly-pyscript", "micropython.mjs");
+const { loadMicroPython } = await import(runtime);
+
+const mp = await loadMicroPython({
+  stdout: (line) => process.stdout.write(line + "\n"),
+  stderr: (line) => process.stderr.write(line + "\n"),
+});
+
+// The core is every top-level module of the package (sub-packages are edges).
+mp.FS.mkdir("/app");
+mp.FS.mkdir("/app/kaltura_web");
+for (const name of readdirSync(join(root, "kaltura_web"))) {
+  if (name.endsWith(".py")) {
+    mp.FS.writeFile("/app/kaltura_web/" + name, readFileSync(join(root, "kaltura_web", name)));
+  }
+}
+mp.FS.writeFile("/app/runner.py", readFileSync(join(root, "tests", "vectors", "runner.py")));
+const vectors = process.argv[2] || join(root, "tests", "vectors", "playback.json");
+mp.FS.writeFile("/app/vectors.json", readFileSync(vectors));
+
+try {
+  mp.runPython(`
+import sys
+sys.path.insert(0, "/app")
+import runner
+_ok = runner.main("/app/vectors.json", "micropython %s" % ".".join(str(v) for v in sys.implementation.version[:3]))
+`);
+  process.exit(mp.globals.get("_ok") ? 0 : 1);
+} catch (err) {
+  console.error(String(err));
+  process.exit(2);
+}

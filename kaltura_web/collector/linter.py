@@ -6,7 +6,7 @@ and returns ``Finding``s naming the rule and the event that broke it.  Events
 are judged in arrival order (seq).  The rules are defined precisely in
 docs/collector.md; short versions:
 
-play-without-load     PLAY with no WIDGET_LOADED and no MEDIA_LOADED earlier in
+play-without-load     PLAY not preceded by both WIDGET_LOADED and MEDIA_LOADED in
                       its session, unless a REPLAY came earlier in the session.
 quartile-duplicate    the same quartile (4..7) twice in one session.
 quartile-order        a quartile after a higher one with no SEEK between them;
@@ -159,7 +159,7 @@ def _duration(evs, upto):
 
 
 def _lint_session(sid, evs, add):
-    seen_widget = seen_media = seen_replay = False
+    seen_widget = seen_media = seen_replay = seen_play = False
     quartiles_seen: dict[int, dict] = {}
     open_buffers = 0
     last_seek_idx = None
@@ -172,6 +172,7 @@ def _lint_session(sid, evs, add):
         elif t == REPLAY:
             seen_replay = True
         elif t == PLAY:
+            seen_play = True
             if not seen_replay and not (seen_widget and seen_media):
                 missing = [n for n, ok in (("WIDGET_LOADED", seen_widget), ("MEDIA_LOADED", seen_media)) if not ok]
                 add("play-without-load", ev, f"{_label(ev)} without {' and '.join(missing)} before it")
@@ -194,7 +195,8 @@ def _lint_session(sid, evs, add):
                 seek_between = any(e.get("event_type") == SEEK for e in evs[evs.index(h) + 1:i])
                 if not seek_between:
                     add("quartile-order", ev, f"{_label(ev)} after {_label(h)} with no SEEK in between")
-            elif t > 4 and (t - 1) not in quartiles_seen and last_seek_idx is None:
+            elif (t > 4 and (t - 1) not in quartiles_seen and last_seek_idx is None
+                  and (seen_play or seen_replay)):
                 add("quartile-order", ev,
                     f"{_label(ev)} without {_name(t - 1)} before it and no SEEK in the session")
             if last_seek_idx is not None:

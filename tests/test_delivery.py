@@ -1,0 +1,264 @@
+import urllib.parse
+
+import pytest
+
+from kaltura_web import MemoryStore
+from kaltura_web.cpython import SQLiteStore, SyncSender
+from kaltura_web.delivery import DeliveryEngine
+from tests.fakes import INVALID_KS, MISSING, FakeClock, ScriptedTransport, make_tracker, sequence
+
+
+def _sender(tracker, clock, transport):
+    return SyncSender(tracker, transport, clock=clock, sleep=clock.sleep)
+
+
+def test_backoff_schedule_is_1_2_4_seconds():
+    """Transient failures retry after 1, 2 and 4 s, then wait for a trigger or a capped timer."""
+    clock = FakeClock()
+    transport = ScriptedTransport(sequence(then=(500, "")))
+    tracker = make_tracker(clock)
+    sender = _sender(tracker, clock, transport)
+    tracker.report(3, "e")
+    times = []
+    transport.handler = lambda req: (times.append(clock.now), (500, ""))[1]
+    sender.pump()
+    for _ in range(3):
+        clock.now = tracker.next_wakeup()
+        sender.pump()
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert gaps == [1.0, 2.0, 4.0]
+    assert tracker.engine.status()["s"]["state"] == "stalled"
+    assert tracker.next_wakeup() - clock.now == 8.0  # then 16, 32, 60, 60 ...
+    assert tracker.pending() == 1
+
+
+def test_stalled_timer_caps_at_60_seconds():
+    """After the three retries, the stalled timer grows and never exceeds 60 s."""
+    clock = FakeClock()
+    tracker = make_tracker(clock)
+    sender = _sender(tracker, clock, ScriptedTransport(sequence(then=(503, ""))))
+    tracker.report(3, "e")
+    waits = []
+    for _ in range(10):
+        sender.pump()
+        wake = tracker.next_wakeup()
+        waits.append(wake - clock.now)
+        clock.now = wake
+    assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0, 60.0, 60.0]
+
+
+def test_new_beacon_triggers_a_stalled_queue():
+    """A new beacon restarts a stalled queue at once, in order."""
+    clock = FakeClock()
+    transport = ScriptedTransport(sequence((500, ""), (500, ""), (500, ""), (500, "")))
+    tracker = make_tracker(clock)
+    sender = _sender(tracker, clock, transport)
+    tracker.report(1, "e")
+    sender.pump()
+    for _ in range(3):
+        clock.now = tracker.next_wakeup()
+        sender.pump()
+    assert tracker.engine.status()["s"]["state"] == "stalled"
+    tracker.report(2, "e")
+    sender.pump()
+    assert transport.event_types()[-2:] == [1, 2]
+    assert tracker.pending() == 0
+
+
+def test_event_timestamp_is_the_observation_time_on_retry():
+    """eventTimestamp is the second of the observation, not of the (re)send."""
+    clock = FakeClock()
+    transport = ScriptedTransport(sequence((500, ""), (500, "")))
+    tracker = make_tracker(clock)
+    tracker.report(3, "e")
+    clock.now += 100
+    assert _sender(tracker, clock, transport).flush(timeout=30)
+    stamps = {dict(urllib.parse.parse_qsl(r.body))["event[eventTimestamp]"] for r in transport.requests}
+    assert stamps == {"1700000000"}
+
+
+def test_invalid_ks_pauses_and_provider_ks_delivers_backlog():
+    """INVALID_KS with HTTP 200 pauses the queue; the provider is asked once; the backlog goes out with the new KS."""
+    clock = FakeClock()
+    asked = []
+    tracker = make_tracker(clock, ks="old-ks", ks_provider=lambda: asked.append(1) or "new-ks")
+    transport = ScriptedTransport(lambda req: (200, INVALID_KS) if "ks=old-ks" in req.body else (200, "null"))
+    for t in (1, 2, 3):
+        tracker.report(t, "e")
+    assert _sender(tracker, clock, transport).flush(timeout=5)
+    assert asked == [1]
+    kss = [dict(urllib.parse.parse_qsl(r.body))["ks"] for r in transport.requests]
+    assert kss == ["old-ks", "new-ks", "new-ks", "new-ks"]
+    assert transport.event_types() == [1, 1, 2, 3]
+
+
+def test_auth_failure_without_provider_waits_for_a_new_ks():
+    """Without a provider the queue stays paused until a different KS is set, losing nothing."""
+    clock = FakeClock()
+    tracker = make_tracker(clock, ks="old-ks")
+    transport = ScriptedTransport(lambda req: (401, "") if "ks=old-ks" in req.body else (200, "null"))
+    tracker.page_load("lobby")
+    tracker.page_load("session")
+    sender = _sender(tracker, clock, transport)
+    assert not sender.flush(timeout=120)
+    assert tracker.pending() == 2 and len(transport.requests) == 1
+    tracker.set_ks("old-ks")  # the same KS does not resume
+    sender.pump()
+    assert len(transport.requests) == 1
+    tracker.set_ks("fresh-ks")
+    assert sender.flush(timeout=1)
+    assert tracker.pending() == 0
+
+
+def test_provider_is_asked_once_per_auth_episode():
+    """A provider that keeps returning rejected KSs is not asked in a loop."""
+    clock = FakeClock()
+    asked = []
+    tracker = make_tracker(clock, ks="a", ks_provider=lambda: asked.append(1) or "b%d" % len(asked))
+    transport = ScriptedTransport(lambda req: (200, INVALID_KS))
+    tracker.report(3, "e")
+    _sender(tracker, clock, transport).flush(timeout=300)
+    assert asked == [1] and tracker.pending() == 1
+
+
+def test_bad_beacon_is_dead_lettered_and_does_not_block():
+    """A rejected beacon goes to the dead-letter list with its reason; the ones behind it are delivered."""
+    clock = FakeClock()
+    store = MemoryStore()
+    tracker = make_tracker(clock, store=store)
+    transport = ScriptedTransport(sequence((200, MISSING)))
+    for t in (1, 2, 3):
+        tracker.report(t, "e")
+    assert _sender(tracker, clock, transport).flush(timeout=1)
+    assert transport.event_types() == [1, 2, 3]
+    dead = store.dead_letters("s")
+    assert len(dead) == 1 and dead[0]["reason"] == "MISSING_MANDATORY_PARAMETER"
+    assert dead[0]["record"]["e"] == 1
+
+
+def test_404_pauses_only_its_queue():
+    """A 404 on the analytics URL pauses trackEvent delivery only and reports a configuration error."""
+    clock = FakeClock()
+    tracker = make_tracker(clock)
+    transport = ScriptedTransport(lambda req: (404, "") if "trackEvent" in req.url else (200, "null"))
+    tracker.page_load("lobby")
+    tracker.report(3, "e")
+    tracker.report(4, "e")
+    sender = _sender(tracker, clock, transport)
+    sender.flush(timeout=60)
+    assert tracker.engine.status()["t"]["state"] == "paused_config"
+    assert tracker.engine.pending("s") == 0 and tracker.engine.pending("t") == 1
+    assert any("misconfigured" in d["message"] for d in tracker.diagnostics)
+    transport.handler = lambda req: (200, "null")
+    tracker.engine.resume(clock.now)
+    assert sender.flush(timeout=1)
+
+
+def test_fifo_with_one_request_in_flight_per_queue():
+    """Each endpoint queue has at most one request in flight and keeps FIFO order."""
+    clock = FakeClock()
+    tracker = make_tracker(clock)
+    for t in (1, 2, 3):
+        tracker.report(t, "e")
+    tracker.page_load("a")
+    tracker.page_load("b")
+    first = tracker.due_requests()
+    assert sorted(r.queue for r in first) == ["s", "t"]
+    assert tracker.due_requests() == []
+    for r in first:
+        tracker.handle_response(r, 200, "null")
+    second = tracker.due_requests()
+    types = sorted(dict(urllib.parse.parse_qsl(r.body)).get("event[eventType]", "x") for r in second)
+    assert types == ["2", "x"]
+
+
+def test_bounded_queue_drops_oldest_and_counts():
+    """Overflow drops the oldest beacons with a counter instead of raising."""
+    clock = FakeClock()
+    tracker = make_tracker(clock, max_queue=5)
+    for i in range(8):
+        tracker.report(3, "e%d" % i)
+    assert [r["n"] for r in tracker.queued()] == ["e3", "e4", "e5", "e6", "e7"]
+    assert tracker.engine.dropped == 3
+
+
+def test_overflow_never_drops_the_beacon_in_flight():
+    """The record awaiting an answer survives overflow so its answer still settles it."""
+    clock = FakeClock()
+    tracker = make_tracker(clock, max_queue=3)
+    tracker.report(3, "e0")
+    (req,) = tracker.due_requests()
+    for i in range(1, 6):
+        tracker.report(3, "e%d" % i)
+    assert [r["n"] for r in tracker.queued()] == ["e0", "e4", "e5"]
+    tracker.handle_response(req, 200, "null")
+    assert [r["n"] for r in tracker.queued()] == ["e4", "e5"]
+
+
+def test_offline_holds_and_online_resumes():
+    """Nothing is sent while offline; going online sends the backlog in order."""
+    clock = FakeClock()
+    tracker = make_tracker(clock)
+    transport = ScriptedTransport()
+    sender = _sender(tracker, clock, transport)
+    tracker.set_online(False)
+    for t in (1, 2, 3):
+        tracker.report(t, "e")
+    sender.pump()
+    assert transport.requests == []
+    tracker.set_online(True)
+    sender.pump()
+    assert transport.event_types() == [1, 2, 3]
+
+
+class ExplodingStore(MemoryStore):
+    def append(self, queue, record):
+        raise OSError("QuotaExceededError")
+
+
+def test_store_failure_falls_back_to_memory():
+    """A store that fails (quota, disabled) is dropped; delivery continues in memory and says so."""
+    clock = FakeClock()
+    tracker = make_tracker(clock, store=ExplodingStore())
+    transport = ScriptedTransport()
+    tracker.report(3, "e")
+    tracker.report(4, "e")
+    assert tracker.engine.store_failed
+    assert any("storage failed" in d["message"] for d in tracker.diagnostics)
+    assert _sender(tracker, clock, transport).flush(timeout=1)
+    assert transport.event_types() == [3, 4]
+
+
+def test_record_is_persisted_before_it_is_sent():
+    """The store holds a beacon before the transport sees it, and forgets it once accepted."""
+    clock = FakeClock()
+    store = MemoryStore()
+    tracker = make_tracker(clock, store=store)
+    seen = []
+    transport = ScriptedTransport(lambda req: (seen.append(len(store.load("s"))), (200, "null"))[1])
+    tracker.report(3, "e")
+    _sender(tracker, clock, transport).pump()
+    assert seen == [1] and store.load("s") == []
+
+
+def test_sqlite_store_survives_a_process_death(tmp_path):
+    """A kiosk that dies keeps its queue on disk; the next process delivers it in order."""
+    path = tmp_path / "queue.db"
+    clock = FakeClock()
+    first = make_tracker(clock, store=SQLiteStore(path))
+    for t in (1, 2, 3):
+        first.report(t, "e")
+    first.engine.store.close()  # the process dies without sending
+    transport = ScriptedTransport()
+    second = make_tracker(clock, store=SQLiteStore(path))
+    assert second.pending() == 3
+    assert _sender(second, clock, transport).flush(timeout=1)
+    assert transport.event_types() == [1, 2, 3]
+    third = make_tracker(clock, store=SQLiteStore(path))
+    assert third.pending() == 0
+
+
+def test_engine_rejects_bad_configuration():
+    """Wrong engine settings raise at construction."""
+    with pytest.raises(ValueError):
+        DeliveryEngine(max_queue=0)

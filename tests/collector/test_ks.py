@@ -88,3 +88,13 @@ def test_mask_ks():
     s = K.make_ks_v2(100, SECRET, "u", 0, 2000000000, None)
     assert K.mask_ks(s) == s[:8] + "…" + s[-4:]
     assert K.mask_ks("short") == "…" and K.mask_ks(None) == ""
+
+
+def test_request_log_masks_ks():
+    """The server's request-log lines never carry a full KS."""
+    from kaltura_web.collector.server import mask_ks_in_text
+
+    s = K.make_ks_v2(100, SECRET, "u", 0, 2000000000, None)
+    line = f'"POST /api_v3/index.php?service=analytics&action=trackEvent&ks={s}&format=1 HTTP/1.1" 200 -'
+    masked = mask_ks_in_text(line)
+    assert s not in masked and K.mask_ks(s) in masked and "&format=1" in masked

@@ -1,0 +1,63 @@
+# make demo  - install everything, start the local collector with the demo pages, report a playback
+# make test  - install everything, run every test (unit, vectors on CPython + MicroPython, collector, e2e in Chromium)
+# make bench - install everything, print the benchmark table
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+WHEEL := web/dist/kaltura_web-0.1.0-py3-none-any.whl
+MEDIA := web/media/test.webm
+CORE_SOURCES := $(shell find kaltura_web -name '*.py' -not -path '*/collector/*') pyproject.toml
+
+.PHONY: setup system venv demo test bench clean
+
+PYODIDE_HTTP := web/pypi/pyodide_http-0.2.2-py3-none-any.whl
+
+setup: system $(VENV)/.installed web/node_modules/.installed $(WHEEL) $(PYODIDE_HTTP) $(MEDIA)
+
+# Debian's Chromium (Playwright cannot download its own here), ffmpeg for the test video, Node for the runtimes.
+system:
+	@missing=""; \
+	for c in chromium ffmpeg node npm; do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages for:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium ffmpeg nodejs npm >/dev/null; \
+	fi; \
+	for c in chromium ffmpeg node npm; do command -v $$c >/dev/null 2>&1 || { echo "ERROR: $$c is still missing" >&2; exit 1; }; done
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
+	touch $@
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WHEEL): $(CORE_SOURCES) $(VENV)/.installed
+	rm -rf web/dist build
+	$(PY) -m pip wheel -q --no-deps -w web/dist .
+	rm -rf build
+
+# pyodide-http from PyPI, loaded by URL inside Pyodide (no CDN, no micropip)
+$(PYODIDE_HTTP): $(VENV)/.installed
+	$(PY) -m pip download -q --no-deps -d web/pypi pyodide-http==0.2.2
+
+$(MEDIA):
+	mkdir -p web/media
+	ffmpeg -loglevel error -y -f lavfi -i testsrc=duration=4:size=160x120:rate=15 \
+	  -f lavfi -i sine=frequency=440:duration=4 -c:v libvpx -b:v 100k -c:a libopus -shortest $@
+
+demo: setup
+	$(VENV)/bin/kaltura-web demo
+
+test: setup
+	node tests/micropython/run_vectors.mjs
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) web/node_modules web/dist web/media/*.webm build *.egg-info

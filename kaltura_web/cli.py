@@ -166,7 +166,10 @@ def build_parser():
     except ImportError:  # collector extras (flask, cryptography) not installed
         commands = None
     if commands is not None:
+        from . import demo
+
         commands.register(sub)
+        demo.register(sub)
     return parser
 
 

@@ -27,8 +27,12 @@ def is_nan(value) -> bool:
     return value != value
 
 
+_INF = float("inf")
+
+
 def is_finite(value) -> bool:
-    return value == value and value not in (float("inf"), float("-inf"))
+    """False for NaN and the infinities."""
+    return -_INF < value < _INF
 
 
 def quote(text: str) -> str:

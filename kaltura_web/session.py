@@ -152,11 +152,14 @@ class Quartiles:
             self.jump(position, t)
             return [] if moved < 0 else None  # None: an unexplained jump
         crossed = []
-        for fraction, name in QUARTILES:
-            point = duration * fraction
-            if name not in self.fired and self.last < point <= position + 1e-9:
-                self.fired.append(name)
-                crossed.append(name)
+        if position + 1e-9 >= duration * 0.25:  # fast path: nothing to cross yet
+            for fraction, name in QUARTILES:
+                point = duration * fraction
+                if point > position + 1e-9:
+                    break
+                if self.last < point and name not in self.fired:
+                    self.fired.append(name)
+                    crossed.append(name)
         self.last = position
         self.last_t = t
         return crossed
@@ -189,6 +192,7 @@ class PlaybackSession:
         self.ad = None  # [kind, fired ad quartiles]
         self.last_t = None
         self._out = []
+        self._handlers = {}
 
     # -- helpers -----------------------------------------------------------
     def _report(self, message, **details):
@@ -277,7 +281,9 @@ class PlaybackSession:
                 return []
             data["position"] = pos
         self._out = []
-        handler = getattr(self, "_on_" + kind)
+        handler = self._handlers.get(kind)
+        if handler is None:
+            handler = self._handlers[kind] = getattr(self, "_on_" + kind)
         nxt = handler(t, data)
         target = table[kind]
         if nxt is not None:

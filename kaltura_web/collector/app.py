@@ -24,6 +24,7 @@ from ..catalog import MAX_STATS_TYPE, MIN_STATS_TYPE, STATS_REQUIRED_FIELDS
 from . import ks as ksmod
 from .faults import FaultPlan, FaultSpecError
 from .linter import lint
+from . import reports
 from .store import Store
 
 log = logging.getLogger("kaltura_web.collector")
@@ -457,6 +458,86 @@ def create_app(config=None):
         fmt = str(params.get("format")) if fmt_given else FORMAT_JSON
         return kaltura_response(result, fmt, g.started, callback=params.get("callback"))
 
+    def require_ks(params):
+        """KSInfo of a mandatory ks param: MISSING_KS when absent, INVALID_KS when bad."""
+        ks_string = params.get("ks")
+        if not _present(ks_string):
+            raise ApiError("MISSING_KS", "Missing KS, session not established")
+        try:
+            return check_ks(params)
+        except ksmod.KSError as err:
+            raise invalid_ks(ks_string, err)
+
+    def report_request(params, nested):
+        """(report type, EventFilter, delimiter) of a report.* call."""
+        info = require_ks(params)
+        raw_type = params.get("reportType")
+        if not _present(raw_type):
+            raise missing_parameter("reportType")
+        report_type = _int(raw_type)
+        if report_type is None:
+            raise invalid_enum(raw_type, "reportType", "KalturaReportType")
+        if report_type not in reports.REPORTS:
+            supported = ", ".join(f"{k} {v}" for k, v in reports.REPORT_NAMES.items())
+            raise ApiError("REPORT_NOT_SUPPORTED",
+                           f"Report type {report_type} is not computed by this collector "
+                           f"(supported: {supported})", {"REPORT_TYPE": report_type})
+        flt_params = nested.get("reportInputFilter")
+        if not flt_params:
+            raise missing_parameter("reportInputFilter")
+        flt = report_filter(flt_params, info)
+        object_ids = params.get("objectIds")
+        if _present(object_ids):
+            ids = reports._as_set(str(object_ids))
+            if report_type == reports.USER_TOP_CONTENT:
+                flt.user_ids = ids if flt.user_ids is None else flt.user_ids & ids
+            elif report_type == reports.APPLICATIONS:
+                flt.apps = ids if flt.apps is None else flt.apps & ids
+            else:
+                flt.entry_ids = ids if flt.entry_ids is None else flt.entry_ids & ids
+        options = nested.get("responseOptions") or {}
+        delimiter = str(options.get("delimiter") or ",")
+        return report_type, flt, delimiter
+
+    def report_filter(values, info) -> reports.EventFilter:
+        def day(value, end):
+            text = str(value).strip()
+            if not re.fullmatch(r"\d{8}", text):
+                raise ApiError("INVALID_DAY", f'Invalid day "{text}", expecting YYYYMMDD',
+                               {"DAY": text})
+            import calendar
+            start = calendar.timegm((int(text[:4]), int(text[4:6]), int(text[6:]), 0, 0, 0))
+            return start + 86399 if end else start
+
+        from_date = _float(values.get("fromDate")) if _present(values.get("fromDate")) else None
+        to_date = _float(values.get("toDate")) if _present(values.get("toDate")) else None
+        if from_date is None and _present(values.get("fromDay")):
+            from_date = day(values["fromDay"], False)
+        if to_date is None and _present(values.get("toDay")):
+            to_date = day(values["toDay"], True)
+        return reports.EventFilter(
+            from_date=from_date, to_date=to_date,
+            entry_ids=values.get("entryIdIn") if _present(values.get("entryIdIn")) else None,
+            user_ids=values.get("userIds") if _present(values.get("userIds")) else None,
+            apps=values.get("application") if _present(values.get("application")) else None,
+            scope_app=info.app_id)
+
+    def report_get_table(params, nested):
+        report_type, flt, delimiter = report_request(params, nested)
+        pager = nested.get("pager") or {}
+        page_size = _int(pager.get("pageSize")) if _present(pager.get("pageSize")) else 30
+        page_index = _int(pager.get("pageIndex")) if _present(pager.get("pageIndex")) else 1
+        table = reports.report_table(report_type, state.store.events(), flt,
+                                     page_size=page_size or 30, page_index=page_index or 1,
+                                     order=params.get("order"), delimiter=delimiter)
+        return {"objectType": "KalturaReportTable", "header": table.header, "data": table.data,
+                "totalCount": table.total_count}
+
+    def report_get_total(params, nested):
+        report_type, flt, delimiter = report_request(params, nested)
+        total = reports.report_total(report_type, state.store.events(), flt, delimiter=delimiter)
+        return {"objectType": "KalturaReportTotal", "header": total.header, "data": total.data}
+
     def dispatch(service, action):
         params, nested = request_params()
         service = str(service or params.get("service") or "").lower()
@@ -465,7 +546,9 @@ def create_app(config=None):
         fmt = str(params.get("format")).strip() if fmt_given else FORMAT_XML
         if service == "analytics" and action == "trackevent":
             return track_event(params, nested, fmt_given)
-        handlers = {("session", "start"): session_start, ("stats", "collect"): stats_collect}
+        handlers = {("session", "start"): session_start, ("stats", "collect"): stats_collect,
+                    ("report", "gettable"): report_get_table,
+                    ("report", "gettotal"): report_get_total}
         handler = handlers.get((service, action))
         if handler is None:
             return kaltura_response(

@@ -1,0 +1,118 @@
+"""E2E helpers: one Chromium per session (pytest-playwright's ``browser``), a
+fresh context per page, a guard that fails on any request leaving localhost,
+and the SDK's window events collected for assertions."""
+
+import os
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+WHEEL = ROOT / "web/dist/kaltura_web-0.1.0-py3-none-any.whl"
+RUNTIMES = [ROOT / "web/node_modules/pyodide/pyodide.mjs",
+            ROOT / "web/node_modules/@pyscript/core/dist/core.js", ROOT / "web/media/test.webm"]
+PYODIDE_HTTP = ROOT / "web/pypi/pyodide_http-0.2.2-py3-none-any.whl"
+READY_TIMEOUT = 60_000
+
+# collects what the SDK dispatches on window, before any page script runs
+INIT_SCRIPT = """
+window.__kwEvents = []; window.__kwReady = null; window.__kwErrors = [];
+window.addEventListener('kaltura-web:event', e => window.__kwEvents.push(e.detail));
+window.addEventListener('kaltura-web:ready', e => { window.__kwReady = e.detail; });
+window.addEventListener('kaltura-web:error', e => window.__kwErrors.push(e.detail));
+"""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _runtimes_present():
+    missing = [str(p) for p in [WHEEL, *RUNTIMES] if not p.exists()]
+    if missing:
+        pytest.fail("browser runtime files missing (run `make setup`): " + ", ".join(missing),
+                    pytrace=False)
+
+
+class KWPage:
+    """One browser context + page on the collector, with the SDK's events."""
+
+    def __init__(self, browser, collector):
+        self.collector = collector
+        self.base = collector.base_url
+        self.context = browser.new_context()
+        self.foreign = []
+        self.errors = []
+        self.context.on("request", self._check_request)
+        self.context.add_init_script(INIT_SCRIPT)
+        self.page = self.context.new_page()
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+
+    def _check_request(self, request):
+        url = request.url
+        if url.startswith(("data:", "blob:", "about:")):
+            return
+        host = urlparse(url).hostname
+        if host not in ("127.0.0.1", "localhost"):
+            self.foreign.append(url)
+
+    def open(self, path, wait_ready=True):
+        started = time.monotonic()
+        self.page.goto(self.base + path)
+        if wait_ready:
+            self.wait_ready()
+        self.load_seconds = time.monotonic() - started
+        return self
+
+    def wait_ready(self, timeout=READY_TIMEOUT):
+        try:
+            self.page.wait_for_function("window.__kwReady !== null", timeout=timeout)
+        except Exception as exc:
+            errors = self.page.evaluate("window.__kwErrors")
+            raise AssertionError(f"SDK not ready on {self.page.url}: {errors} {self.errors}") from exc
+        return self.page.evaluate("window.__kwReady")
+
+    def reload(self, wait_ready=True):
+        self.page.reload()
+        if wait_ready:
+            self.wait_ready()
+
+    def sdk_events(self, name=None, entry_id=None):
+        events = self.page.evaluate("window.__kwEvents")
+        return [e for e in events if (name is None or e["name"] == name)
+                and (entry_id is None or e.get("entryId") == entry_id)]
+
+    def wait_sdk_event(self, name, timeout=20_000, count=1):
+        self.page.wait_for_function(
+            "([n, c]) => window.__kwEvents.filter(e => e.name === n).length >= c",
+            arg=[name, count], timeout=timeout)
+        return self.sdk_events(name)
+
+    def video(self, js, selector="video"):
+        """Run ``js`` with ``v`` bound to the video element."""
+        return self.page.evaluate(f"(() => {{ const v = document.querySelector({selector!r}); {js} }})()")
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def kw_pages(browser, kaltura_collector):
+    """Open SDK pages with ``kw_pages(path)``; fails the test on any non-local request."""
+    opened = []
+
+    def open_page(path, wait_ready=True):
+        p = KWPage(browser, kaltura_collector)
+        opened.append(p)
+        return p.open(path, wait_ready=wait_ready)
+
+    yield open_page
+    foreign = [u for p in opened for u in p.foreign]
+    errors = [e for p in opened for e in p.errors]
+    for p in opened:
+        p.close()
+    assert not foreign, f"requests left localhost: {foreign}"
+    assert not errors, f"page errors: {errors}"
+
+
+def event_types(events):
+    return [e["event_type"] for e in events]

@@ -1,0 +1,205 @@
+"""``attach(video, ...)``: a ``<video>``/``<audio>`` element's events become
+Player observations.  ``detach()`` removes every listener and destroys every
+proxy it made."""
+
+from ..tracker import Player, Tracker
+from . import _ffi
+
+# media events -> handler method names
+MEDIA_EVENTS = ("loadedmetadata", "durationchange", "play", "playing", "pause", "seeking",
+                "seeked", "waiting", "timeupdate", "ended", "error", "ratechange", "resize",
+                "kaltura:flavor")
+
+
+def _num(value):
+    try:
+        value = float(value)
+    except Exception:
+        return None
+    return value
+
+
+class Attachment:
+    """The link between one media element and one Player."""
+
+    def __init__(self, video, player, document=None, on_change=None):
+        self.video = video
+        self.player = player
+        self.document = document if document is not None else _ffi.js.document
+        self.on_change = on_change  # optional hook after each observation
+        self._owner = _ffi.ProxyOwner()
+        self._listeners = []  # (target, name, proxy)
+        self._played = False
+        self._size = None
+        self._captions = None
+        self._fullscreen = False
+        self.attached = True
+        for name in MEDIA_EVENTS:
+            self._listen(video, name)
+        self._listen(self.document, "fullscreenchange")
+        tracks = video.textTracks
+        if not _ffi.is_nullish(tracks):
+            self._listen(tracks, "change", "captions")
+        # the element may be further along than us already
+        if _num(video.readyState) and _num(video.readyState) >= 1:
+            self._on("loadedmetadata", None)
+            self._size = (int(video.videoWidth or 0), int(video.videoHeight or 0))
+
+    def _listen(self, target, name, handler=None):
+        handler = handler or name
+
+        def listener(event):
+            self._on(handler, event)
+
+        proxy = self._owner.proxy(listener)
+        target.addEventListener(name, proxy)
+        self._listeners.append((target, name, proxy))
+
+    @property
+    def proxies(self):
+        """The live JS proxies of this attachment (for tests)."""
+        return self._owner.proxies
+
+    def detach(self):
+        """Remove every listener and destroy every proxy (idempotent)."""
+        if not self.attached:
+            return
+        self.attached = False
+        for target, name, proxy in self._listeners:
+            try:
+                target.removeEventListener(name, proxy)
+            except Exception:
+                pass
+        self._listeners = []
+        self._owner.destroy()
+
+    # -- dispatch ------------------------------------------------------------
+    def _on(self, kind, event):
+        """Every listener lands here; observations never raise into the page."""
+        try:
+            getattr(self, "_ev_" + kind.replace(":", "_"))(event)
+        except Exception as exc:
+            self.player.tracker._diagnose("media event handler failed",
+                                          {"event": kind, "error": repr(exc)})
+        if self.on_change is not None:
+            self.on_change()
+
+    def _pos(self):
+        return _num(self.video.currentTime)
+
+    def _ev_loadedmetadata(self, event):
+        duration = _num(self.video.duration)
+        self.player.loaded(duration)
+
+    _ev_durationchange = _ev_loadedmetadata
+
+    def _ev_play(self, event):
+        self.player.play_request()
+
+    def _ev_playing(self, event):
+        self._played = True
+        self.player.playing(self._pos())
+
+    def _ev_pause(self, event):
+        if self.video.ended:
+            return  # the pause browsers fire right before 'ended'
+        self.player.pause(self._pos())
+
+    def _ev_seeking(self, event):
+        self.player.seeking(self._pos())
+
+    def _ev_seeked(self, event):
+        self.player.seeked(self._pos())
+
+    def _ev_waiting(self, event):
+        if self._played and not self.video.seeking:
+            self.player.waiting(self._pos())
+
+    def _ev_timeupdate(self, event):
+        pos = self._pos()
+        if pos is not None:
+            self.player.progress(pos)
+
+    def _ev_ended(self, event):
+        self.player.ended()
+
+    def _ev_error(self, event):
+        err = self.video.error
+        if _ffi.is_nullish(err):
+            self.player.error(None, None)
+        else:
+            self.player.error(int(err.code), str(err.message or ""))
+
+    def _ev_ratechange(self, event):
+        rate = _num(self.video.playbackRate)
+        if rate is not None:
+            self.player.rate(rate)
+
+    def _ev_fullscreenchange(self, event):
+        el = self.document.fullscreenElement
+        on = False
+        if not _ffi.is_nullish(el):
+            on = bool(el.contains(self.video))  # the video itself or an ancestor
+        if on != self._fullscreen:
+            self._fullscreen = on
+            self.player.fullscreen(on)
+
+    def _ev_captions(self, event):
+        language = None
+        tracks = self.video.textTracks
+        for i in range(int(tracks.length)):
+            track = tracks[i]
+            if track.mode == "showing" and track.kind in ("captions", "subtitles"):
+                language = str(track.language or track.label or "") or None
+                break
+        if language != self._captions:
+            self._captions = language
+            self.player.captions(language)
+
+    def _ev_resize(self, event):
+        size = (int(self.video.videoWidth or 0), int(self.video.videoHeight or 0))
+        previous, self._size = self._size, size
+        if previous and previous[0] and size[0] and previous != size:
+            self.player.flavor(None)
+
+    def _ev_kaltura_flavor(self, event):
+        bitrate = None
+        detail = getattr(event, "detail", None)
+        if not _ffi.is_nullish(detail):
+            value = getattr(detail, "bitrate", None)
+            bitrate = None if _ffi.is_nullish(value) else _num(value)
+        self.player.flavor(bitrate)
+
+
+def attach(video, target=None, entry_id=None, on_change=None, document=None):
+    """Instrument ``video``.
+
+    ``target``: a ``Player`` (used as is), a ``Tracker`` (a Player is made
+    for ``entry_id`` or the element's ``data-kaltura-entry-id``), an entry id
+    string, or None (both with the page's default tracker from ``start()``).
+    Returns an ``Attachment``; call its ``detach()`` when done."""
+    current = None
+    if isinstance(target, str):
+        entry_id, target = target, None
+    if target is None:
+        from . import page
+
+        current = page.current()
+        if current is None:
+            raise RuntimeError("no tracker: call kaltura_web.browser.start() first or pass a Tracker")
+        target = current.tracker
+    if isinstance(target, Player):
+        player = target
+    elif isinstance(target, Tracker):
+        if entry_id is None:
+            value = video.getAttribute("data-kaltura-entry-id")
+            entry_id = None if _ffi.is_nullish(value) else str(value)
+        if not entry_id:
+            raise ValueError("attach needs an entry id (argument or data-kaltura-entry-id)")
+        player = target.player(entry_id)
+    else:
+        raise TypeError("attach target must be a Player, a Tracker or an entry id")
+    handle = Attachment(video, player, document=document, on_change=on_change)
+    if current is not None:
+        current.attachments.append(handle)
+    return handle

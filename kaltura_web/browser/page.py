@@ -1,0 +1,306 @@
+"""The page runtime: configuration, the default tracker, declarative
+instrumentation and the page lifecycle (online/offline, pagehide,
+visibilitychange)."""
+
+import json
+import os
+import random
+import time
+
+from ..tracker import CLIENT_VER, Tracker
+from . import _ffi
+from .driver import AsyncSender
+from .media import attach
+from .storage import LocalStorageStore
+from .transport import FetchTransport
+
+CONFIG_ELEMENT_ID = "kaltura-web-config"
+READY_EVENT = "kaltura-web:ready"
+EVENT_EVENT = "kaltura-web:event"
+BROWSER_CLIENT_VER = CLIENT_VER + " browser"
+
+# configuration keys (JSON / PyScript names) -> meaning
+CONFIG_KEYS = ("partnerId", "ks", "ksProvider", "ksUrl", "serviceUrl", "analyticsUrl",
+               "kalturaApplication", "uiconfId", "clientVer", "userId", "referrer", "pageType",
+               "pageName", "entryId", "pageLoad", "instrument", "storage", "maxQueue")
+
+_current = [None]
+
+
+def current():
+    """The page's KalturaWeb runtime made by ``start()``, or None."""
+    return _current[0]
+
+
+def _attr(el, name):
+    if _ffi.is_nullish(el):
+        return None
+    value = el.getAttribute(name)
+    return None if _ffi.is_nullish(value) else str(value)
+
+
+def _pyscript_config():
+    try:
+        from pyscript import config  # PyScript only
+    except Exception:
+        return {}
+    try:
+        data = config.get("kaltura") if hasattr(config, "get") else None
+    except Exception:
+        return {}
+    return dict(data) if data else {}
+
+
+def read_config(explicit=None):
+    """Merged configuration: PyScript config key "kaltura" < the JSON script tag
+    ``#kaltura-web-config`` < ``<body data-kaltura-*>`` < ``explicit``."""
+    config = {}
+    config.update(_pyscript_config())
+    doc = _ffi.js.document
+    tag = doc.getElementById(CONFIG_ELEMENT_ID)
+    if not _ffi.is_nullish(tag):
+        text = str(tag.textContent or "").strip()
+        if text:
+            config.update(json.loads(text))
+    body = doc.body
+    for key, attr in (("pageType", "data-kaltura-page-type"), ("pageName", "data-kaltura-page-name"),
+                      ("kalturaApplication", "data-kaltura-application"),
+                      ("partnerId", "data-kaltura-partner-id"), ("entryId", "data-kaltura-entry-id")):
+        value = _attr(body, attr)
+        if value:
+            config[key] = value
+    if explicit:
+        config.update(explicit)
+    base = str(_ffi.js.location.href)
+    for key in ("serviceUrl", "analyticsUrl", "ksUrl"):
+        value = config.get(key)
+        if isinstance(value, str) and not value.startswith(("http://", "https://")):
+            config[key] = str(_ffi.js.URL.new(value, base).href)  # relative to the page
+    if isinstance(config.get("analyticsUrl"), str):
+        config["analyticsUrl"] = config["analyticsUrl"].rstrip("/")
+    unknown = [k for k in config if k not in CONFIG_KEYS]
+    if unknown:
+        _ffi.js.console.warn("kaltura_web: unknown configuration keys " + ", ".join(unknown))
+    return config
+
+
+def _seeded_rng():
+    try:
+        seed = int.from_bytes(os.urandom(16), "big")
+    except Exception:
+        seed = int(time.time() * 1e6) ^ int(_ffi.js.Math.random() * 2 ** 52)
+    return random.Random(seed)
+
+
+def _ks_provider(config):
+    """A zero-argument callable returning a KS (or a promise/awaitable of one)."""
+    provider = config.get("ksProvider")
+    if isinstance(provider, str):
+        fn = getattr(_ffi.js.window, provider, None)
+        if fn is None or _ffi.is_nullish(fn):
+            raise ValueError("ksProvider %r is not a function on window" % provider)
+        return lambda: fn()
+    if provider is not None:
+        if not callable(provider):
+            raise TypeError("ksProvider must be callable")
+        return provider
+    url = config.get("ksUrl")
+    if url:
+        async def fetch_ks():
+            resp = await _ffi.js.fetch(url, _ffi.to_js({"cache": "no-store", "credentials": "same-origin"}))
+            if not resp.ok:
+                raise RuntimeError("KS URL answered HTTP %s" % resp.status)
+            data = json.loads(str(await resp.text()))
+            return data["ks"] if isinstance(data, dict) else data
+        return fetch_ks
+    return None
+
+
+def create_tracker(config, store=None, transport=None):
+    """A Tracker with a localStorage queue and an AsyncSender (``tracker.sender``)."""
+    partner_id = config.get("partnerId")
+    if partner_id is None:
+        raise ValueError("kaltura_web: partnerId is required in the configuration")
+    if store is None and config.get("storage", "local") == "local":
+        store = LocalStorageStore(partner_id, config.get("userId"))
+
+    def on_event(data):
+        _ffi.dispatch(_ffi.js.window, EVENT_EVENT, data)
+
+    options = {}
+    for key, opt in (("serviceUrl", "service_url"), ("analyticsUrl", "analytics_url"),
+                     ("maxQueue", "max_queue")):
+        if config.get(key) is not None:
+            options[opt] = config[key]
+    tracker = Tracker(partner_id, clock=time.time, rng=_seeded_rng(), ks=config.get("ks") or None,
+                      application=config.get("kalturaApplication"),
+                      uiconf_id=config.get("uiconfId"),
+                      client_ver=config.get("clientVer") or BROWSER_CLIENT_VER,
+                      referrer=config.get("referrer") or str(_ffi.js.location.href),
+                      store=store, on_event=on_event, **options)
+    sender = AsyncSender(tracker, transport or FetchTransport(), ks_provider=_ks_provider(config),
+                         log=lambda line: _ffi.js.console.debug("kaltura_web: " + line))
+    tracker.sender = sender
+    # every new beacon wakes the sender
+    enqueue = tracker.engine.enqueue
+
+    def enqueue_and_send(record, now):
+        enqueue(record, now)
+        sender.kick()
+
+    tracker.engine.enqueue = enqueue_and_send
+    return tracker
+
+
+class KalturaWeb:
+    """One page's SDK runtime (``kaltura_web.browser.current()``)."""
+
+    def __init__(self, config, tracker):
+        self.config = config
+        self.tracker = tracker
+        self.sender = tracker.sender
+        self.attachments = []
+        self._owner = _ffi.ProxyOwner()
+        self._listeners = []
+        self.started_at = None
+        self.ready_at = None
+
+    # -- lifecycle listeners -------------------------------------------------
+    def _listen(self, target, name, fn):
+        proxy = self._owner.proxy(fn)
+        target.addEventListener(name, proxy)
+        self._listeners.append((target, name, proxy))
+
+    def _guard(self, fn):
+        def handler(event):
+            try:
+                fn(event)
+            except Exception as exc:
+                self.tracker._diagnose("page handler failed", {"error": repr(exc)})
+        return handler
+
+    def watch_page(self):
+        win, doc = _ffi.js.window, _ffi.js.document
+        self.tracker.set_online(bool(_ffi.js.navigator.onLine))
+        self._listen(win, "online", self._guard(lambda e: self.set_online(True)))
+        self._listen(win, "offline", self._guard(lambda e: self.set_online(False)))
+        self._listen(win, "pagehide", self._guard(lambda e: self.sender.flush_keepalive()))
+        self._listen(doc, "visibilitychange", self._guard(self._on_visibility))
+
+    def set_online(self, online):
+        self.tracker.set_online(online)
+        if online:
+            self.sender.kick()
+
+    def _on_visibility(self, event):
+        if str(_ffi.js.document.visibilityState) == "hidden":
+            self.sender.flush_keepalive()
+
+    # -- declarative instrumentation -----------------------------------------
+    def instrument(self, root=None):
+        """Attach every ``[data-kaltura-entry-id]`` video/audio under ``root``
+        and handle ``[data-kaltura-button]`` clicks (once per page)."""
+        root = root if root is not None else _ffi.js.document
+        found = root.querySelectorAll("video[data-kaltura-entry-id], audio[data-kaltura-entry-id]")
+        known = [a.video for a in self.attachments]
+        for i in range(int(found.length)):
+            el = found[i]
+            if any(el == v for v in known):
+                continue
+            self.attachments.append(attach(el, self.tracker))
+        if not any(name == "click" for _t, name, _p in self._listeners):
+            self._listen(_ffi.js.document, "click", self._guard(self._on_click))
+
+    def player_for(self, entry_id=None):
+        """The Player of ``entry_id`` (default: the page's first media)."""
+        for a in self.attachments:
+            if entry_id is None or a.player.entry_id == entry_id:
+                return a.player
+        if entry_id is not None:
+            for p in self.tracker.players:
+                if p.entry_id == entry_id:
+                    return p
+            return self.tracker.player(entry_id)
+        return None
+
+    def _on_click(self, event):
+        target = event.target
+        if _ffi.is_nullish(target) or not hasattr(target, "closest"):
+            return
+        button = target.closest("[data-kaltura-button]")
+        if _ffi.is_nullish(button):
+            return
+        self.button(_attr(button, "data-kaltura-button") or "", _attr(button, "data-kaltura-entry-id"))
+
+    def button(self, spec, entry_id=None):
+        """What a ``data-kaltura-button="type:name"`` click does."""
+        if ":" in spec:
+            button_type, button_name = spec.split(":", 1)
+        else:
+            button_type, button_name = spec, spec
+        page_entry = entry_id or self.config.get("entryId")
+        player = None
+        if button_type in ("share", "download"):
+            player = self.player_for(page_entry)
+            if player is not None and page_entry is None:
+                page_entry = player.entry_id
+        self.tracker.button_click(button_type, button_name, entry_id=page_entry)
+        if player is not None:
+            if button_type == "share":
+                player.share()
+            else:
+                player.download()
+
+    def page_load(self):
+        c = self.config
+        return self.tracker.page_load(c.get("pageType"), c.get("pageName"),
+                                      entry_id=c.get("entryId") or None)
+
+    def stop(self):
+        """Detach everything and remove the page listeners (tests, SPA teardown)."""
+        for a in self.attachments:
+            a.detach()
+        self.attachments = []
+        for target, name, proxy in self._listeners:
+            target.removeEventListener(name, proxy)
+        self._listeners = []
+        self._owner.destroy()
+        self.sender.close()
+        if _current[0] is self:
+            _current[0] = None
+
+
+async def start(config=None, instrument=None, page_load=None, store=None, transport=None):
+    """Set up the SDK on this page and return the ``KalturaWeb`` runtime.
+
+    Reads the configuration (see ``read_config``), gets a KS (``ks`` or the
+    KS provider), instruments ``data-kaltura-*`` elements, sends PageLoad, and
+    dispatches ``kaltura-web:ready`` on window."""
+    started = float(_ffi.js.performance.now())
+    if _current[0] is not None:
+        return _current[0]
+    config = read_config(config)
+    tracker = create_tracker(config, store=store, transport=transport)
+    runtime = KalturaWeb(config, tracker)
+    runtime.started_at = started
+    _current[0] = runtime
+    runtime.watch_page()
+    sender = runtime.sender
+    if not tracker.ks and sender.ks_provider is not None:
+        # hold the backlog until the KS arrives: never send a user's beacons without it
+        sender.held = True
+        if await sender.refresh_ks() is None:
+            sender.hold_until_ks()
+    if instrument if instrument is not None else config.get("instrument", True):
+        runtime.instrument()
+    if page_load if page_load is not None else config.get("pageLoad", True):
+        runtime.page_load()
+    tracker.engine.resume(tracker.clock())
+    sender.kick()
+    runtime.ready_at = float(_ffi.js.performance.now())
+    _ffi.dispatch(_ffi.js.window, READY_EVENT, {
+        "partnerId": tracker.partner_id, "readyAt": runtime.ready_at,
+        "pending": tracker.pending(),
+        "players": [{"entryId": a.player.entry_id, "sessionId": a.player.session_id}
+                    for a in runtime.attachments]})
+    return runtime

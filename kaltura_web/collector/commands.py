@@ -1,4 +1,4 @@
-"""CLI subcommands of the collector: ``serve``, ``ks`` and ``verify``.
+"""CLI subcommands of the collector: ``serve``, ``ks``, ``verify`` and ``report``.
 
 ``register(subparsers)`` adds them to an argparse sub-parser collection; each
 sets ``func`` (namespace -> exit code) with ``set_defaults``.
@@ -75,6 +75,127 @@ def cmd_verify(args) -> int:
     return 1 if findings else 0
 
 
+def parse_time(text):
+    """Unix seconds from ``--from``/``--to``: a number, or an ISO date/datetime (UTC
+    unless it names an offset)."""
+    import argparse
+    from datetime import datetime, timezone
+
+    text = str(text).strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a Unix time or ISO date: {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def parse_end_time(text):
+    """Like ``parse_time``; a bare date (YYYY-MM-DD) means the end of that day."""
+    value = parse_time(text)
+    if len(str(text).strip()) == 10 and str(text).strip()[4] == "-":
+        value += 86399
+    return value
+
+
+def _joined(values):
+    """Repeatable, comma-separable option values -> a set, or None."""
+    items = {part.strip() for value in values or () for part in value.split(",") if part.strip()}
+    return items or None
+
+
+def _table(headers, rows) -> list:
+    """Plain text table lines: left-aligned text, right-aligned numbers."""
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
+              for i, h in enumerate(headers)]
+
+    def line(values, numeric):
+        out = []
+        for i, v in enumerate(values):
+            out.append(v.rjust(widths[i]) if numeric[i] else v.ljust(widths[i]))
+        return "  ".join(out).rstrip()
+
+    numeric = [i > 0 for i in range(len(headers))]
+    lines = [line(headers, numeric), line(["-" * w for w in widths], numeric)]
+    lines += [line(r, numeric) for r in cells]
+    return lines
+
+
+def format_summary(data) -> str:
+    """The terminal rendering of ``reports.summary``."""
+    from datetime import datetime, timezone
+
+    def when(t):
+        if t is None:
+            return "any"
+        return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+    def pct(x):
+        return f"{x * 100:.1f}%"
+
+    flt, tot = data["filter"], data["totals"]
+    out = [f"kaltura-web report: {when(flt['fromDate'])} .. {when(flt['toDate'])}"]
+    chosen = [f"{k}={','.join(v)}" for k, v in (("entry", flt["entryIds"]), ("app", flt["apps"]),
+                                                   ("user", flt["userIds"])) if v]
+    if chosen:
+        out.append("filter: " + " ".join(chosen))
+    out.append(f"{tot['events']} events, {tot['plays']} plays in {tot['sessions']} playback sessions, "
+               f"{tot['loads']} media loads, {tot['uniqueUsers']} users, "
+               f"{tot['pageLoads']} page loads, {tot['buttonClicks']} button clicks")
+    headers = ["", "plays", "sessions", "25%", "50%", "75%", "100%", "avg completion", "buffer events"]
+
+    def playback_rows(rows):
+        return [[r["name"], r["plays"], r["sessions"], r["reach"]["25"], r["reach"]["50"],
+                 r["reach"]["75"], r["reach"]["100"], pct(r["avgCompletion"]), r["bufferEvents"]]
+                for r in rows]
+
+    total_row = dict(tot, name="all")
+    for title, rows in (("Entries", data["entries"]), ("Users", data["users"])):
+        out += ["", title]
+        out += _table([title[:-1].lower() if title != "Entries" else "entry"] + headers[1:],
+                      playback_rows(rows + ([total_row] if rows else [])))
+    out += ["", "Applications"]
+    out += _table(["application", "plays", "sessions", "avg completion", "page loads", "button clicks"],
+                  [[r["name"], r["plays"], r["sessions"], pct(r["avgCompletion"]), r["pageLoads"],
+                    r["buttonClicks"]] for r in data["applications"]])
+    out += ["", "Page loads by pageType"]
+    out += _table(["pageType", "loads"], list(data["pageLoadsByPageType"].items()))
+    out += ["", "Button clicks by buttonName"]
+    out += _table(["buttonName", "clicks"], list(data["buttonClicksByButtonName"].items()))
+    return "\n".join(out)
+
+
+def cmd_report(args) -> int:
+    import json
+    from pathlib import Path
+
+    from .reports import EventFilter, summary
+    from .store import Store
+
+    if not Path(args.db).exists():
+        print(f"no such database: {args.db}", file=sys.stderr)
+        return 2
+    store = Store(args.db)
+    try:
+        events = store.events()
+    finally:
+        store.close()
+    flt = EventFilter(from_date=args.from_time, to_date=args.to_time, entry_ids=_joined(args.entry),
+                      apps=_joined(args.app), user_ids=_joined(args.user))
+    data = summary(events, flt)
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        print(format_summary(data))
+    return 0
+
+
 def register(subparsers) -> None:
     serve = subparsers.add_parser("serve", help="run the local Kaltura-compatible collector")
     serve.add_argument("--host", default="127.0.0.1")
@@ -111,3 +232,17 @@ def register(subparsers) -> None:
     verify = subparsers.add_parser("verify", help="lint the events stored in a collector database")
     verify.add_argument("--db", default=DEFAULT_DB)
     verify.set_defaults(func=cmd_verify)
+
+    report = subparsers.add_parser(
+        "report", help="plays, quartile reach, completion, buffering, page loads and clicks "
+                       "from a collector database")
+    report.add_argument("--db", default=DEFAULT_DB)
+    report.add_argument("--entry", action="append", metavar="ID", help="only these entries (repeatable, a,b)")
+    report.add_argument("--app", action="append", metavar="APP", help="only these applications (KS appId)")
+    report.add_argument("--user", action="append", metavar="USER", help="only these users (KS userId)")
+    report.add_argument("--from", dest="from_time", type=parse_time, metavar="TIME",
+                        help="from this event time (Unix seconds or ISO date/datetime, UTC)")
+    report.add_argument("--to", dest="to_time", type=parse_end_time, metavar="TIME",
+                        help="up to this event time, inclusive (a bare date: its end)")
+    report.add_argument("--json", action="store_true", help="print the figures as JSON")
+    report.set_defaults(func=cmd_report)

@@ -15,6 +15,7 @@ import mimetypes
 import re
 import socket
 import struct
+import threading
 import time
 from dataclasses import dataclass, field, fields as dc_fields
 from pathlib import Path
@@ -91,6 +92,12 @@ class CollectorState:
             self.faults.add(spec)
         web_root = default_web_root() if config.web_root == "auto" else config.web_root
         self.web_root = Path(web_root).resolve() if web_root else None
+        self.closing = threading.Event()  # set at shutdown: open event streams end
+
+    def begin_shutdown(self) -> None:
+        """End every open /dev/stream response so no request outlives the server."""
+        self.closing.set()
+        self.store.wake_all()
 
     def issue_ks(self, user_id="", ks_type=0, expiry=86400, privileges=None) -> str:
         return ksmod.make_ks_v2(self.config.partner_id, self.config.admin_secret, user_id,
@@ -655,11 +662,13 @@ def create_app(config=None):
             state.faults.clear()
         return jsonify(state.faults.snapshot())
 
-    # ---- static files
+    # ---- dashboard (/, /dashboard/<file>, /dev/stream, /dev/summary, /dev/catalog)
 
-    @app.get("/")
-    def root():
-        return redirect("/web/")
+    from .dashboard import register as register_dashboard
+
+    register_dashboard(app, state)
+
+    # ---- static files
 
     @app.get("/web/")
     @app.get("/web/<path:filename>")

@@ -81,6 +81,7 @@ class CollectorServer:
     def stop(self) -> None:
         if self._server is None:
             return
+        self.state.begin_shutdown()  # open /dev/stream responses end now
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)

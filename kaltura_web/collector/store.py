@@ -2,6 +2,9 @@
 
 One connection guarded by a lock: every insert is committed before the HTTP
 answer is sent, so an acknowledged event survives a crash or restart.
+
+``version`` grows with every stored event, reset and close; ``wait_for_change``
+lets a reader (the dashboard's event stream) sleep until it moves.
 """
 
 from __future__ import annotations
@@ -49,6 +52,9 @@ class Store:
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
+        self._changed = threading.Condition()
+        self.version = 0        # bumped by each insert that stores a row, each reset, close
+        self.resets = 0         # number of reset() calls
         with self._lock:
             if self.path != ":memory:":
                 self._conn.execute("PRAGMA journal_mode=WAL")
@@ -60,6 +66,29 @@ class Store:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+        self._bump()
+
+    @property
+    def closed(self) -> bool:
+        return self._conn is None
+
+    def _bump(self) -> None:
+        with self._changed:
+            self.version += 1
+            self._changed.notify_all()
+
+    def wait_for_change(self, seen_version: int, timeout: float) -> int:
+        """Block until ``version`` differs from ``seen_version`` (or ``timeout``
+        seconds pass, or ``wake_all`` is called); returns the current version."""
+        with self._changed:
+            if self.version == seen_version:
+                self._changed.wait(timeout)
+            return self.version
+
+    def wake_all(self) -> None:
+        """Wake every ``wait_for_change`` caller now (used at shutdown)."""
+        with self._changed:
+            self._changed.notify_all()
 
     def insert(self, *, service, fields, partner_id=None, entry_id=None, event_type=None,
                session_id=None, event_timestamp=None, user_id=None, app_id=None,
@@ -76,12 +105,17 @@ class Store:
                 "INSERT OR IGNORE INTO events (received_at, service, partner_id, entry_id,"
                 " event_type, session_id, event_timestamp, user_id, app_id, ks_type,"
                 " ks_masked, beacon_id, fields) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
-            if cur.rowcount == 1:
-                return cur.lastrowid, False
-            found = self._conn.execute(
-                "SELECT seq FROM events WHERE service=? AND beacon_id=?",
-                (service, beacon_id)).fetchone()
-            return (found["seq"] if found else None), True
+            stored = cur.rowcount == 1
+            if stored:
+                seq = cur.lastrowid
+            else:
+                found = self._conn.execute(
+                    "SELECT seq FROM events WHERE service=? AND beacon_id=?",
+                    (service, beacon_id)).fetchone()
+                seq = found["seq"] if found else None
+        if stored:
+            self._bump()
+        return seq, not stored
 
     def events(self, **filters) -> list[dict]:
         """Events in arrival order; filters: session_id, event_type, service,
@@ -122,6 +156,12 @@ class Store:
         with self._lock:
             return self._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
 
+    def latest_seq(self) -> int:
+        with self._lock:
+            return self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+
     def reset(self) -> None:
         with self._lock:
             self._conn.execute("DELETE FROM events")
+            self.resets += 1
+        self._bump()

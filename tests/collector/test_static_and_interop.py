@@ -44,8 +44,8 @@ def test_range_request(static_server):
 
 
 def test_index_redirect_and_traversal(static_server):
-    """/ redirects to /web/, directories serve index.html, paths cannot escape the root."""
-    status, _, body = http("GET", static_server.base_url + "/")
+    """/web/ serves index.html (/ is the dashboard), directories too, paths cannot escape the root."""
+    status, _, body = http("GET", static_server.base_url + "/web/")
     assert status == 200 and body == b"<h1>demo</h1>"
     assert http("GET", static_server.base_url + "/web/sub/")[2] == b"sub"
     assert http("GET", static_server.base_url + "/web/../../etc/passwd")[0] == 404

@@ -100,9 +100,11 @@ def kw_pages(browser, kaltura_collector):
     """Open SDK pages with ``kw_pages(path)``; fails the test on any non-local request."""
     opened = []
 
-    def open_page(path, wait_ready=True):
+    def open_page(path, wait_ready=True, setup=None):
         p = KWPage(browser, kaltura_collector)
         opened.append(p)
+        if setup is not None:
+            setup(p)
         return p.open(path, wait_ready=wait_ready)
 
     yield open_page

@@ -1,0 +1,114 @@
+"""Delivery from the page: offline, reloads, collector failures, KS refresh."""
+
+from kaltura_web.catalog import STATS_TYPE_BY_NAME as T
+
+FULL = ["WIDGET_LOADED", "MEDIA_LOADED", "PLAY", "PLAY_REACHED_25", "PLAY_REACHED_50",
+        "PLAY_REACHED_75", "PLAY_REACHED_100"]
+
+
+def types(events):
+    return [e["event_type"] for e in events]
+
+
+def assert_stored_once(kc):
+    ids = [e["beacon_id"] for e in kc.events()]
+    assert len(ids) == len(set(ids)), "a beacon was stored twice"
+
+
+def queued_in_storage(p):
+    return p.page.evaluate("""Object.keys(localStorage).filter(k => k.includes(':q:'))
+        .reduce((n, k) => n + JSON.parse(localStorage.getItem(k)).length, 0)""")
+
+
+def test_offline_part_of_playback(kw_pages, kaltura_collector):
+    """Offline for part of a playback, then online: every beacon arrives, in order, stored once."""
+    kc = kaltura_collector
+    p = kw_pages("/web/portal.html")
+    p.page.wait_for_function("(v => v.buffered.length && v.buffered.end(0) >= v.duration - 0.1)"
+                             "(document.querySelector('video'))", timeout=20_000)
+    p.video("v.play();")
+    p.wait_sdk_event("PLAY")
+    kc.wait_for_events(3, session_id=p.sdk_events("PLAY")[0]["sessionId"])
+    p.context.set_offline(True)
+    p.page.wait_for_function("document.querySelector('video').ended", timeout=20_000)
+    p.page.click("#cta")
+    assert queued_in_storage(p) >= 5  # 25/50/75/100 and the click wait in localStorage
+    p.context.set_offline(False)
+    sid = p.sdk_events("PLAY")[0]["sessionId"]
+    kc.wait_for_events(7, session_id=sid, timeout=20)
+    kc.assert_session(sid, FULL)
+    track = kc.wait_for_events(2, service="analytics")
+    assert types(track) == [10003, 10002]
+    assert_stored_once(kc)
+    p.page.wait_for_function("""Object.keys(localStorage).filter(k => k.includes(':q:')).length === 0""")
+    assert kc.verify() == []
+
+
+def test_backlog_survives_reload(kw_pages, kaltura_collector):
+    """Queued offline, online with every request failing, reload, collector recovers: the backlog from before the reload arrives once."""
+    kc = kaltura_collector
+    p = kw_pages("/web/portal.html")
+    old_session = p.wait_ready()["players"][0]["sessionId"]
+    kc.wait_for_events(2)  # WIDGET_LOADED and PageLoad of the first load
+    p.context.set_offline(True)
+    for button in ("#cta", "#share", "#download"):
+        p.page.click(button)
+    assert queued_in_storage(p) == 5
+    kc.faults.fail_all()
+    p.context.set_offline(False)
+    failures = 0
+    for _ in range(100):
+        failures = kc.faults.applied.get("total", 0)
+        if failures:
+            break
+        p.page.wait_for_timeout(50)
+    assert failures, "the page did not try to send while the collector failed"
+    p.reload()  # pagehide flush meets 500s too; the records stay queued
+    kc.faults.clear()
+    old = kc.wait_for_events(session_id=old_session, timeout=30,
+                             predicate=lambda evs: T["OPEN_DOWNLOAD"] in types(evs))
+    assert [t for t in types(old) if t != T["MEDIA_LOADED"]] == \
+        [T["WIDGET_LOADED"], T["OPEN_VIRAL"], T["OPEN_DOWNLOAD"]]
+    track = kc.wait_for_events(5, service="analytics", timeout=30)
+    names = [e["fields"].get("buttonName") for e in track if e["event_type"] == 10002]
+    assert names == ["register-now", "share-lobby-video", "download-lobby-video"]
+    assert types(track).count(10003) == 2  # the first load's and the reload's PageLoad
+    assert_stored_once(kc)
+    assert all(e["user_id"] == "viewer@example.com" for e in kc.events())
+    assert kc.verify() == []
+
+
+def test_collector_fails_next_five(kw_pages, kaltura_collector):
+    """The collector answers 500 to the next 5 requests: everything still arrives, in order, stored once."""
+    kc = kaltura_collector
+    kc.faults.fail_next(5)
+    p = kw_pages("/web/player.html")
+    p.wait_sdk_event("WIDGET_LOADED")
+    p.video("v.playbackRate = 2; v.play();")
+    p.page.wait_for_function("document.querySelector('video').ended", timeout=20_000)
+    sid = p.sdk_events("PLAY")[0]["sessionId"]
+    kc.wait_for_events(7, session_id=sid, timeout=30)
+    kc.assert_session(sid, FULL)
+    kc.wait_for_events(1, service="analytics")
+    assert kc.faults.applied.get("total") == 5
+    assert_stored_once(kc)
+    assert kc.verify() == []
+
+
+def test_invalid_ks_refreshes_once(kw_pages, kaltura_collector):
+    """INVALID_KS: the KS provider is asked once more and the backlog goes out with the new KS."""
+    kc = kaltura_collector
+    kc.faults.invalid_ks_next(1)
+    ks_requests = []
+
+    def setup(p):
+        p.context.on("request", lambda r: "/dev/ks" in r.url and ks_requests.append(r.url))
+
+    p = kw_pages("/web/portal.html", setup=setup)
+    p.page.click("#cta")
+    evs = kc.wait_for_events(timeout=20, predicate=lambda evs: {1, 10002, 10003} <= set(types(evs)))
+    assert kc.faults.applied.get("invalid_ks") == 1
+    assert len(ks_requests) == 2, ks_requests  # the start-up KS and one refresh
+    assert all(e["user_id"] == "viewer@example.com" and e["app_id"] == "portal-demo" for e in evs)
+    assert_stored_once(kc)
+    assert kc.verify() == []

@@ -299,7 +299,7 @@ async def start(config=None, instrument=None, page_load=None, store=None, transp
     sender.kick()
     runtime.ready_at = float(_ffi.js.performance.now())
     _ffi.dispatch(_ffi.js.window, READY_EVENT, {
-        "partnerId": tracker.partner_id, "readyAt": runtime.ready_at,
+        "partnerId": tracker.partner_id, "readyAt": runtime.ready_at, "startedAt": started,
         "pending": tracker.pending(),
         "players": [{"entryId": a.player.entry_id, "sessionId": a.player.session_id}
                     for a in runtime.attachments]})

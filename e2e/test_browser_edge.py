@@ -7,7 +7,7 @@ import pytest
 
 from kaltura_web.catalog import STATS_TYPE_BY_NAME as T
 
-RESULTS = Path(__file__).resolve().parent.parent / "test-results"
+RESULTS = Path(__file__).resolve().parent.parent / "build" / "e2e"  # gitignored (pytest-playwright wipes test-results/)
 
 
 @pytest.fixture
@@ -165,7 +165,7 @@ def test_storage_failure_never_reaches_the_page(py_page, kaltura_collector):
 
 @pytest.mark.parametrize("path", ["/web/pyodide.html", "/web/portal.html"])
 def test_cold_start_measurement(kw_pages, kaltura_collector, path):
-    """Measures cold start to 'kaltura-web:ready' and bytes downloaded in a fresh context (written to test-results/)."""
+    """Measures cold start to 'kaltura-web:ready' and bytes downloaded in a fresh context (appended to build/e2e/cold-start.jsonl)."""
     p = kw_pages(path)
     ready = p.wait_ready()
     size = p.page.evaluate("""() => performance.getEntriesByType('navigation')
@@ -173,7 +173,7 @@ def test_cold_start_measurement(kw_pages, kaltura_collector, path):
         .reduce((n, e) => n + (e.encodedBodySize || e.transferSize || 0), 0)""")
     result = {"page": path, "ready_ms": round(ready["readyAt"]),
               "sdk_start_ms": round(ready["readyAt"] - ready["startedAt"]), "bytes": size}
-    RESULTS.mkdir(exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     with open(RESULTS / "cold-start.jsonl", "a") as fh:
         fh.write(json.dumps(result) + "\n")
     print(result)

@@ -91,7 +91,7 @@ class DeliveryEngine:
         self.accepted = 0
         self.store_failed = False
         self._ks_asked = False  # the KS provider was asked in this auth episode
-        self._memory = MemoryStore()
+        self.on_enqueue = None  # called after each enqueue (drivers wake up on it)
         self.queues = {}
         for name in QUEUES:
             self.queues[name] = _Queue(name, self._load(name))
@@ -144,6 +144,27 @@ class DeliveryEngine:
             self._report("queue full: dropped oldest beacons", queue=q.name,
                          dropped=len(victims), total_dropped=self.dropped)
         self._trigger(q, now, new_beacon=True)
+        if self.on_enqueue is not None:
+            try:
+                self.on_enqueue(record)
+            except Exception as exc:
+                self._report("on_enqueue hook raised", error=repr(exc))
+
+    def acknowledge(self, queue, beacon_id, now):
+        """A record was accepted outside the send loop (e.g. by a keepalive
+        fetch during page unload): forget it.  Returns True if it was queued.
+        A record in flight is left to its own answer."""
+        q = self.queues[queue]
+        if q.in_flight is not None and q.in_flight["i"] == beacon_id:
+            return False
+        for record in q.items:
+            if record["i"] == beacon_id:
+                self._remove(q, record)
+                self.accepted += 1
+                if q.state in (WAITING, STALLED):
+                    q.state, q.attempts = IDLE, 0
+                return True
+        return False
 
     def ready(self, now):
         """Records to send now (each queue: its head, if it may send)."""

@@ -262,3 +262,19 @@ def test_engine_rejects_bad_configuration():
     """Wrong engine settings raise at construction."""
     with pytest.raises(ValueError):
         DeliveryEngine(max_queue=0)
+
+
+def test_on_enqueue_hook_and_out_of_band_acknowledge():
+    """Drivers are woken on each new beacon, and a record acknowledged out of band (keepalive) leaves the queue."""
+    clock = FakeClock()
+    tracker = make_tracker(clock)
+    woken = []
+    tracker.engine.on_enqueue = lambda record: woken.append(record["e"])
+    a = tracker.report(1, "e")
+    b = tracker.report(2, "e")
+    assert woken == [1, 2]
+    (req,) = tracker.due_requests()  # a is in flight
+    assert not tracker.engine.acknowledge("s", a["i"], clock.now)  # its own answer settles it
+    assert tracker.engine.acknowledge("s", b["i"], clock.now)
+    tracker.handle_response(req, 200, "null")
+    assert tracker.pending() == 0 and tracker.engine.accepted == 2

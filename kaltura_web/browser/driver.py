@@ -33,7 +33,6 @@ class AsyncSender:
         self._timer = None
         self._timer_due = None
         self._asking_ks = False
-        self._acked = set()  # beacon ids accepted through a keepalive flush
         self._keepalive_bytes = 0
         self._keepalive_ids = set()
         self.closed = False
@@ -63,13 +62,7 @@ class AsyncSender:
                 self._again = False
                 sends = []
                 for req in self.tracker.due_requests():
-                    if req.beacon_id in self._acked:
-                        self._acked.discard(req.beacon_id)
-                        self.tracker.handle_response(req, 200, "null")
-                        self.sent += 1
-                        self._again = True
-                    else:
-                        sends.append(self._send(req))
+                    sends.append(self._send(req))
                 for coro in _gather_list(sends):
                     await coro
                 if not sends and not self._again:
@@ -142,7 +135,7 @@ class AsyncSender:
             return 0
         started = 0
         for record in self.tracker.queued():
-            if record["i"] in self._keepalive_ids or record["i"] in self._acked:
+            if record["i"] in self._keepalive_ids:
                 continue
             req = encoding.encode(record, self.tracker.ks, self.tracker.service_url,
                                   self.tracker.analytics_url)
@@ -163,8 +156,8 @@ class AsyncSender:
             self._keepalive_ids.discard(req.beacon_id)
         outcome, _reason = encoding.classify(status, body)
         if outcome == encoding.ACCEPTED:
-            if any(r["i"] == req.beacon_id for r in self.tracker.queued()):
-                self._acked.add(req.beacon_id)
+            if self.tracker.engine.acknowledge(req.queue, req.beacon_id, self.tracker.clock()):
+                self.sent += 1
                 self.kick()
 
     def hold_until_ks(self, retry=10.0):

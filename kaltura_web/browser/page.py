@@ -141,14 +141,7 @@ def create_tracker(config, store=None, transport=None):
     sender = AsyncSender(tracker, transport or FetchTransport(), ks_provider=_ks_provider(config),
                          log=lambda line: _ffi.js.console.debug("kaltura_web: " + line))
     tracker.sender = sender
-    # every new beacon wakes the sender
-    enqueue = tracker.engine.enqueue
-
-    def enqueue_and_send(record, now):
-        enqueue(record, now)
-        sender.kick()
-
-    tracker.engine.enqueue = enqueue_and_send
+    tracker.engine.on_enqueue = lambda record: sender.kick()  # every new beacon wakes the sender
     return tracker
 
 

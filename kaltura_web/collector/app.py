@@ -179,6 +179,7 @@ def kaltura_response(result, fmt, started, status=200, callback=None):
 
 _BRACKET = re.compile(r"^([A-Za-z_]\w*)\[([^\]]*)\]$")
 _COLON = re.compile(r"^([A-Za-z_]\w*):(.+)$")
+_CALL_PARAM = re.compile(r"^(\d+):(.+)$")  # multirequest: "1:service", "1:event:eventType"
 
 
 def _flatten_into(params: dict, nested: dict, source: dict) -> None:
@@ -239,6 +240,8 @@ def _present(value) -> bool:
 # ---------------------------------------------------------------- faults (WSGI layer)
 
 _COLLECT_PATHS = {
+    "/api_v3/service/multirequest": "stats",
+    "/api_v3/index.php/service/multirequest": "stats",
     "/api_v3/service/stats/action/collect": "stats",
     "/api_v3/service/analytics/action/trackevent": "analytics",
     "/api_v3/index.php/service/stats/action/collect": "stats",
@@ -260,7 +263,7 @@ def classify(environ):
         qs = parse_qs(environ.get("QUERY_STRING", ""))
         service = (qs.get("service") or [""])[0].lower()
         action = (qs.get("action") or [""])[0].lower()
-        if service == "stats" and action == "collect":
+        if (service == "stats" and action == "collect") or service == "multirequest":
             return "stats"
         if service == "analytics" and action == "trackevent":
             return "analytics"
@@ -545,6 +548,46 @@ def create_app(config=None):
         total = reports.report_total(report_type, state.store.events(), flt, delimiter=delimiter)
         return {"objectType": "KalturaReportTotal", "header": total.header, "data": total.data}
 
+    handlers = {("session", "start"): session_start, ("stats", "collect"): stats_collect,
+                ("report", "gettable"): report_get_table,
+                ("report", "gettotal"): report_get_total}
+
+    def multirequest(params, nested):
+        """Kaltura's multirequest: calls ``N:service``/``N:action`` with their own
+        ``N:``-prefixed params (``N:event:x``, ``N:event[x]`` or a JSON object
+        under ``"N"``), run in order in one transaction; top-level ks and
+        partnerId apply to every call.  Answers the list of results, an
+        exception object in place of each call that failed."""
+        calls = {}
+        for key, value in params.items():
+            m = _CALL_PARAM.match(key)
+            if m:
+                calls.setdefault(int(m.group(1)), {})[m.group(2)] = value
+        for key, value in nested.items():
+            if key.isdigit() and isinstance(value, dict):
+                calls.setdefault(int(key), {}).update(value)
+        results = []
+        with state.store.transaction():
+            for number in sorted(calls):
+                sub_params, sub_nested = {}, {}
+                _flatten_into(sub_params, sub_nested, calls[number])
+                for inherited in ("ks", "partnerId"):
+                    if inherited in params and inherited not in sub_params:
+                        sub_params[inherited] = params[inherited]
+                key = (str(sub_params.get("service", "")).lower(),
+                       str(sub_params.get("action", "")).lower())
+                handler = handlers.get(key)
+                try:
+                    if handler is None:
+                        raise ApiError("SERVICE_DOES_NOT_EXISTS",
+                                       f'Service "{key[0]}" action "{key[1]}" does not exist here',
+                                       {"SERVICE": key[0], "ACTION": key[1]})
+                    results.append(handler(sub_params, sub_nested))
+                except ApiError as err:
+                    results.append(err.as_json())
+        log.info("multirequest: %d call(s)", len(results))
+        return results
+
     def dispatch(service, action):
         params, nested = request_params()
         service = str(service or params.get("service") or "").lower()
@@ -553,9 +596,8 @@ def create_app(config=None):
         fmt = str(params.get("format")).strip() if fmt_given else FORMAT_XML
         if service == "analytics" and action == "trackevent":
             return track_event(params, nested, fmt_given)
-        handlers = {("session", "start"): session_start, ("stats", "collect"): stats_collect,
-                    ("report", "gettable"): report_get_table,
-                    ("report", "gettotal"): report_get_total}
+        if service == "multirequest":
+            return kaltura_response(multirequest(params, nested), fmt, g.started)
         handler = handlers.get((service, action))
         if handler is None:
             return kaltura_response(
@@ -572,6 +614,11 @@ def create_app(config=None):
     @app.route("/api_v3/index.php/service/<service>/action/<action>", methods=["GET", "POST"])
     def api_path(service, action):
         return dispatch(service, action)
+
+    @app.route("/api_v3/service/multirequest", methods=["POST"])
+    @app.route("/api_v3/index.php/service/multirequest", methods=["POST"])
+    def api_multirequest():
+        return dispatch("multirequest", "")
 
     @app.route("/api_v3/index.php", methods=["GET", "POST"])
     @app.route("/api_v3/", methods=["GET", "POST"])

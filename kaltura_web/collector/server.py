@@ -22,7 +22,12 @@ def _handler_class(quiet: bool):
     from werkzeug.serving import WSGIRequestHandler
 
     class MaskingRequestHandler(WSGIRequestHandler):
-        """Werkzeug's handler, with any KS in the request line masked in the log."""
+        """Werkzeug's handler, with any KS in the request line masked in the log.
+
+        HTTP/1.1 keeps connections alive between beacons: a browser draining a
+        backlog reuses one connection instead of opening one per request."""
+
+        protocol_version = "HTTP/1.1"
 
         def log(self, type, message, *args):  # noqa: A002 - Werkzeug's signature
             if quiet and type == "info":

@@ -9,6 +9,7 @@ lets a reader (the dashboard's event stream) sleep until it moves.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -60,6 +61,19 @@ class Store:
                 self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.executescript(SCHEMA)
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """Group several inserts into one commit (a multirequest batch): the
+        batch is on disk, with one sync, before it is acknowledged."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:

@@ -13,6 +13,17 @@ when accepted or dead-lettered as bad beacons.  The KS is held in memory
 only and attached by the driver at send time.  A Store that fails (quota,
 storage disabled) is dropped: the engine keeps the queue in memory and says
 so through diagnostics, never raising into the host.
+
+Store contract (all methods may raise; the engine catches):
+``load(queue)`` -> records in FIFO order; ``append(queue, record)`` -> None,
+or a list of ``(queue, beacon_id)`` the store evicted to make room (oldest
+first; it may end with ``record`` itself when it could not be stored: the
+engine then keeps it in memory only); ``remove(queue, beacon_id)``;
+``drop_oldest(queue, count)``; ``dead_letter``/``dead_letters``.  Evicted
+records leave the in-memory queue too (except one in flight, whose answer is
+still coming), so memory and storage agree.  Several engines (browser tabs)
+may share one store: ``reload(now)`` re-reads it, ``adopt``/``forget`` apply
+one record another engine stored or removed.
 """
 
 from .encoding import ACCEPTED, AUTH, BAD_BEACON, CONFIG, QUEUES, TRANSIENT
@@ -45,6 +56,7 @@ class MemoryStore:
 
     def append(self, queue, record):
         self.queues.setdefault(queue, []).append(record)
+        return None
 
     def remove(self, queue, beacon_id):
         items = self.queues.get(queue, [])
@@ -65,7 +77,7 @@ class MemoryStore:
 
 
 class _Queue:
-    __slots__ = ("name", "items", "state", "attempts", "stalls", "due", "in_flight")
+    __slots__ = ("name", "items", "state", "attempts", "stalls", "due", "in_flight", "batch")
 
     def __init__(self, name, items):
         self.name = name
@@ -74,7 +86,8 @@ class _Queue:
         self.attempts = 0  # failed sends of the head record in this round
         self.stalls = 0
         self.due = 0.0
-        self.in_flight = None
+        self.in_flight = None  # the head record while a request is out
+        self.batch = []  # every record that request carries (head first)
 
 
 class DeliveryEngine:
@@ -86,7 +99,10 @@ class DeliveryEngine:
         self._diag = diagnostics
         self.ks = None
         self.online = True
-        self.dropped = 0  # records dropped by overflow
+        self.dropped = 0  # records dropped by overflow or storage eviction
+        self.storage_dropped = 0  # of which evicted by the store (budget, quota)
+        self.unpersisted = 0  # records the store could not keep (memory only)
+        self._memory_only = {}  # beacon id -> True for records not in the store
         self.dead_count = 0
         self.accepted = 0
         self.store_failed = False
@@ -124,15 +140,21 @@ class DeliveryEngine:
     def records(self, queue):
         return list(self.queues[queue].items)
 
+    def peek(self, queue, count):
+        """The first ``count`` records of a queue (not marked in flight)."""
+        return self.queues[queue].items[:count]
+
     def enqueue(self, record, now):
         """Persist ``record`` then queue it; overflow drops the oldest."""
         q = self.queues[record["k"]]
         q.items.append(record)
-        self._store_call("append", q.name, record)
+        evicted = self._store_call("append", q.name, record)
+        if evicted:
+            self._evicted(evicted, record)
         overflow = len(q.items) - self.max_queue
         if overflow > 0:
-            # never drop the record in flight: its answer is still coming
-            start = 1 if q.in_flight is not None and q.items[0] is q.in_flight else 0
+            # never drop records in flight: their answer is still coming
+            start = len(q.batch) if q.in_flight is not None else 0
             victims = q.items[start:start + overflow]
             del q.items[start:start + overflow]
             if start == 0:
@@ -155,8 +177,9 @@ class DeliveryEngine:
         fetch during page unload): forget it.  Returns True if it was queued.
         A record in flight is left to its own answer."""
         q = self.queues[queue]
-        if q.in_flight is not None and q.in_flight["i"] == beacon_id:
-            return False
+        for record in q.batch:
+            if record["i"] == beacon_id:
+                return False
         for record in q.items:
             if record["i"] == beacon_id:
                 self._remove(q, record)
@@ -166,8 +189,82 @@ class DeliveryEngine:
                 return True
         return False
 
+    def reload(self, now):
+        """Re-read the store (shared with other tabs): records stored by
+        others join the queues, records others removed (accepted, evicted)
+        leave them; the store's FIFO order is kept.  The record in flight
+        stays at the head and records kept in memory only stay at the tail.
+        Returns the number of records added."""
+        added = 0
+        for q in self.queues.values():
+            if self.store_failed:
+                return added
+            stored = self._store_call("load", q.name)
+            if stored is None:
+                return added
+            known = {}
+            for r in q.items:
+                known[r["i"]] = r
+            items = []
+            seen = {}
+            flight = q.in_flight
+            if flight is not None:
+                items.append(flight)
+                seen[flight["i"]] = True
+            for rec in stored:
+                rid = rec["i"]
+                if rid in seen:
+                    continue
+                seen[rid] = True
+                mine = known.get(rid)
+                if mine is None:
+                    added += 1
+                    items.append(rec)
+                else:
+                    items.append(mine)
+            for r in q.items:
+                if r["i"] not in seen and r["i"] in self._memory_only:
+                    items.append(r)
+            q.items = items
+            if items:
+                self._trigger(q, now, new_beacon=False)
+        return added
+
+    def adopt(self, record, now):
+        """A record another tab stored in the shared store: queue it (no
+        store write).  Returns True if it was new here."""
+        q = self.queues.get(record.get("k"))
+        if q is None:
+            return False
+        rid = record["i"]
+        for r in q.items:
+            if r["i"] == rid:
+                return False
+        q.items.append(record)
+        self._trigger(q, now, new_beacon=True)
+        return True
+
+    def forget(self, queue, beacon_id):
+        """Another tab removed a record from the shared store (accepted or
+        evicted there): drop it here without a store call.  A record in
+        flight is left to its own answer.  Returns True if it was queued."""
+        q = self.queues.get(queue)
+        if q is None or (q.in_flight is not None and q.in_flight["i"] == beacon_id):
+            return False
+        for i in range(len(q.items)):
+            if q.items[i]["i"] == beacon_id:
+                del q.items[i]
+                return True
+        return False
+
     def ready(self, now):
         """Records to send now (each queue: its head, if it may send)."""
+        return [batch[0] for batch in self.ready_batches(now)]
+
+    def ready_batches(self, now, limits=None):
+        """Batches to send now: for each queue that may send, its first
+        records, at most ``limits[queue]`` of them (default 1).  The batch is
+        in flight until ``settle_batch``."""
         out = []
         if not self.online:
             return out
@@ -178,49 +275,65 @@ class DeliveryEngine:
                 continue
             if q.state in (WAITING, STALLED) and now < q.due:
                 continue
-            q.in_flight = q.items[0]
+            size = limits.get(q.name, 1) if limits else 1
+            q.batch = q.items[:max(1, size)]
+            q.in_flight = q.batch[0]
             if q.state == IDLE:
                 q.attempts = 0
-            out.append(q.in_flight)
+            out.append(list(q.batch))
         return out
 
     def settle(self, record, outcome, reason, now):
         """Apply the answer to a sent record; returns driver actions."""
-        q = self.queues[record["k"]]
-        if q.in_flight is not record and (q.in_flight is None or q.in_flight["i"] != record["i"]):
-            self._report("answer for a record not in flight ignored", beacon=record["i"])
+        return self.settle_batch(record["k"], [(record, outcome, reason)], now)
+
+    def settle_batch(self, queue, results, now):
+        """Apply the answers to a batch, in order: accepted and bad beacons
+        leave the queue; the first other outcome (auth, config, transient) is
+        applied to the queue and the records from there on stay queued, in
+        order.  ``results``: [(record, outcome, reason)]."""
+        q = self.queues[queue]
+        head = results[0][0] if results else None
+        if head is None or q.in_flight is None or q.in_flight["i"] != head["i"]:
+            self._report("answer for a record not in flight ignored",
+                         beacon=head["i"] if head else None)
             return []
         q.in_flight = None
+        q.batch = []
         actions = []
-        if outcome == ACCEPTED:
-            self._remove(q, record)
-            self.accepted += 1
-            self._ks_asked = False
-            q.state, q.attempts, q.stalls = IDLE, 0, 0
-        elif outcome == BAD_BEACON:
-            self._remove(q, record)
-            self.dead_count += 1
-            self._store_call("dead_letter", q.name, record, reason)
-            self._report("beacon rejected and dead-lettered", beacon=record["i"], reason=reason)
-            q.state, q.attempts = IDLE, 0
-        elif outcome == AUTH:
-            self._pause_auth(reason)
-            if not self._ks_asked:
-                self._ks_asked = True
-                actions.append(NEED_KS)
-        elif outcome == CONFIG:
-            q.state = PAUSED_CONFIG
-            self._report("endpoint misconfigured; queue paused", queue=q.name, reason=reason)
-        else:  # TRANSIENT
-            q.attempts += 1
-            if q.attempts <= len(BACKOFF):
-                q.state = WAITING
-                q.due = now + BACKOFF[q.attempts - 1]
-            else:
-                q.state = STALLED
-                q.due = now + STALLED_BACKOFF[min(q.stalls, len(STALLED_BACKOFF) - 1)]
-                q.stalls += 1
-                self._report("retries used up; waiting for a trigger", queue=q.name, reason=reason)
+        for record, outcome, reason in results:
+            if outcome == ACCEPTED:
+                self._remove(q, record)
+                self.accepted += 1
+                self._ks_asked = False
+                q.state, q.attempts, q.stalls = IDLE, 0, 0
+                continue
+            if outcome == BAD_BEACON:
+                self._remove(q, record)
+                self.dead_count += 1
+                self._store_call("dead_letter", q.name, record, reason)
+                self._report("beacon rejected and dead-lettered", beacon=record["i"], reason=reason)
+                q.state, q.attempts = IDLE, 0
+                continue
+            if outcome == AUTH:
+                self._pause_auth(reason)
+                if not self._ks_asked:
+                    self._ks_asked = True
+                    actions.append(NEED_KS)
+            elif outcome == CONFIG:
+                q.state = PAUSED_CONFIG
+                self._report("endpoint misconfigured; queue paused", queue=q.name, reason=reason)
+            else:  # TRANSIENT
+                q.attempts += 1
+                if q.attempts <= len(BACKOFF):
+                    q.state = WAITING
+                    q.due = now + BACKOFF[q.attempts - 1]
+                else:
+                    q.state = STALLED
+                    q.due = now + STALLED_BACKOFF[min(q.stalls, len(STALLED_BACKOFF) - 1)]
+                    q.stalls += 1
+                    self._report("retries used up; waiting for a trigger", queue=q.name, reason=reason)
+            break
         return actions
 
     def next_wakeup(self):
@@ -261,6 +374,32 @@ class DeliveryEngine:
                 for q in self.queues.values()}
 
     # -- internals ---------------------------------------------------------
+    def _evicted(self, evicted, record):
+        """Apply the store's evictions to the in-memory queues."""
+        dropped = 0
+        for pair in evicted:
+            queue, beacon_id = pair[0], pair[1]
+            if beacon_id == record["i"]:
+                self._memory_only[beacon_id] = True
+                self.unpersisted += 1
+                self._report("storage full: beacon kept in memory only", beacon=beacon_id)
+                continue
+            q = self.queues.get(queue)
+            if q is None:
+                continue
+            if q.in_flight is not None and q.in_flight["i"] == beacon_id:
+                continue  # its answer is still coming; it is simply no longer stored
+            for i in range(len(q.items)):
+                if q.items[i]["i"] == beacon_id:
+                    del q.items[i]
+                    dropped += 1
+                    break
+        if dropped:
+            self.dropped += dropped
+            self.storage_dropped += dropped
+            self._report("storage full: dropped oldest beacons", dropped=dropped,
+                         total_dropped=self.storage_dropped)
+
     def _remove(self, q, record):
         if q.items and q.items[0]["i"] == record["i"]:
             del q.items[0]
@@ -269,6 +408,8 @@ class DeliveryEngine:
                 if q.items[i]["i"] == record["i"]:
                     del q.items[i]
                     break
+        if self._memory_only:
+            self._memory_only.pop(record["i"], None)
         self._store_call("remove", q.name, record["i"])
 
     def _pause_auth(self, reason):

@@ -19,6 +19,7 @@ TRACK = "t"  # queue / record kind: analytics.trackEvent
 QUEUES = (STATS, TRACK)
 
 STATS_PATH = "/service/stats/action/collect"
+MULTI_PATH = "/service/multirequest"
 TRACK_PATH = "/api_v3/index.php?service=analytics&action=trackEvent"
 FORM = "application/x-www-form-urlencoded"
 
@@ -132,13 +133,17 @@ def wire_fields(record):
 
 
 class Request:
-    """One HTTP request to make: POST ``url`` with the form ``body``."""
+    """One HTTP request to make: POST ``url`` with the form ``body``.
 
-    __slots__ = ("queue", "beacon_id", "method", "url", "body", "headers")
+    ``beacon_ids`` lists the beacons it carries in order (more than one for a
+    multirequest batch); ``beacon_id`` is the first."""
 
-    def __init__(self, queue, beacon_id, url, body):
+    __slots__ = ("queue", "beacon_id", "beacon_ids", "method", "url", "body", "headers")
+
+    def __init__(self, queue, beacon_id, url, body, beacon_ids=None):
         self.queue = queue
         self.beacon_id = beacon_id
+        self.beacon_ids = beacon_ids if beacon_ids is not None else (beacon_id,)
         self.method = "POST"
         self.url = url
         self.body = body
@@ -163,6 +168,51 @@ def encode(record, ks, service_url, analytics_url) -> Request:
     pairs.extend(wire_fields(record))
     url = endpoint_url(record["k"], service_url, analytics_url)
     return Request(record["k"], record["i"], url, urlencode(pairs))
+
+
+def encode_batch(records, ks, service_url):
+    """One multirequest carrying several stats.collect beacons in order.
+
+    Kaltura runs the calls one after the other and answers a list with one
+    result per call; one request (and one server transaction) instead of many
+    is how a backlog drains quickly without giving up FIFO order."""
+    if len(records) == 1:
+        return encode(records[0], ks, service_url, service_url)
+    pairs = []
+    if ks:
+        pairs.append(("ks", ks))
+    pairs.append(("format", "1"))
+    for n in range(len(records)):
+        if records[n]["k"] != STATS:
+            raise ValueError("only stats.collect beacons can share a multirequest")
+        prefix = str(n + 1) + ":"
+        pairs.append((prefix + "service", "stats"))
+        pairs.append((prefix + "action", "collect"))
+        for name, value in wire_fields(records[n]):
+            # event[x] -> N:event:x (the multirequest form of nested fields)
+            pairs.append((prefix + name.replace("[", ":").replace("]", ""), value))
+    ids = tuple(r["i"] for r in records)
+    return Request(STATS, ids[0], service_url.rstrip("/") + MULTI_PATH, urlencode(pairs), ids)
+
+
+def classify_batch(status, body, count):
+    """[(outcome, reason)] for each call of a multirequest answer."""
+    whole = classify(status, body)
+    if whole[0] != ACCEPTED or count == 1:
+        return [whole] * count
+    try:
+        results = json.loads(body)
+    except ValueError:
+        results = None
+    if not isinstance(results, list) or len(results) != count:
+        return [(TRANSIENT, "malformed multirequest answer")] * count
+    out = []
+    for item in results:
+        if isinstance(item, dict) and item.get("objectType") == "KalturaAPIException":
+            out.append(classify(200, json.dumps(item)))
+        else:
+            out.append((ACCEPTED, "HTTP %d" % status))
+    return out
 
 
 def _exception_code(body):

@@ -9,7 +9,8 @@ Clock and random source are injected; the edges pass real ones.
 from . import catalog
 from ._compat import is_int, uuid4
 from .delivery import DEFAULT_MAX_QUEUE, NEED_KS, DeliveryEngine
-from .encoding import QUEUES, classify, encode, stats_record, track_record
+from .encoding import (QUEUES, STATS, classify, classify_batch, encode, encode_batch, stats_record,
+                       track_record, wire_fields)
 from .protocol import StatsCollectProtocol
 from .session import PlaybackSession
 
@@ -17,6 +18,8 @@ DEFAULT_SERVICE_URL = "https://www.kaltura.com/api_v3"
 DEFAULT_ANALYTICS_URL = "https://analytics.kaltura.com"
 CLIENT_VER = "kaltura_web:0.1.0"
 MAX_DIAGNOSTICS = 200
+DEFAULT_BATCH_SIZE = 50  # stats.collect beacons per multirequest when a backlog drains
+MAX_BATCH_BYTES = 60000  # stays under the 64 KB keepalive budget
 
 
 def mask_ks(ks):
@@ -67,7 +70,7 @@ class Tracker:
                  analytics_url=DEFAULT_ANALYTICS_URL, ks=None, ks_provider=None,
                  application=None, uiconf_id=None, client_ver=CLIENT_VER, referrer=None,
                  store=None, max_queue=DEFAULT_MAX_QUEUE, on_event=None, on_diagnostic=None,
-                 protocol=None):
+                 protocol=None, batch_size=DEFAULT_BATCH_SIZE):
         self.partner_id = _partner(partner_id)
         if not callable(clock):
             raise TypeError("clock must be a callable returning Unix seconds")
@@ -80,6 +83,9 @@ class Tracker:
                 uiconf_id = int(uiconf_id)
             else:
                 raise ValueError("uiconf_id must be an integer, got %r" % (uiconf_id,))
+        if not is_int(batch_size) or batch_size < 1:
+            raise ValueError("batch_size must be a positive integer, got %r" % (batch_size,))
+        self.batch_size = batch_size
         self.clock = clock
         self.rng = rng
         self.service_url = _url(service_url, "service_url")
@@ -203,28 +209,54 @@ class Tracker:
 
     # -- delivery, for drivers ----------------------------------------------
     def due_requests(self, now=None):
-        """Requests to send now (at most one per endpoint queue)."""
+        """Requests to send now: at most one per endpoint queue.  A stats.collect
+        backlog goes out as ordered multirequest batches (``batch_size``
+        beacons, at most ``MAX_BATCH_BYTES``); a single beacon as itself."""
         now = self.clock() if now is None else now
-        return [encode(r, self.engine.ks, self.service_url, self.analytics_url)
-                for r in self.engine.ready(now)]
+        limits = {STATS: self._batch_limit()}
+        out = []
+        for batch in self.engine.ready_batches(now, limits):
+            if len(batch) == 1:
+                out.append(encode(batch[0], self.engine.ks, self.service_url, self.analytics_url))
+            else:
+                out.append(encode_batch(batch, self.engine.ks, self.service_url))
+        return out
+
+    def _batch_limit(self):
+        if self.batch_size == 1:
+            return 1
+        total = 0
+        count = 0
+        for record in self.engine.peek(STATS, self.batch_size):
+            size = 40
+            for name, value in wire_fields(record):
+                size += len(name) + len(str(value)) + 8  # prefix and escaping slack
+            if count and total + size > MAX_BATCH_BYTES:
+                break
+            total += size
+            count += 1
+        return max(1, count)
 
     def handle_response(self, request, status, body, now=None):
         """Feed the answer to ``request`` (status None: no answer).  Returns
-        the outcome; when the KS was rejected the outcome is ``"auth"`` and
-        ``needs_ks`` tells whether the driver should ask the KS provider."""
+        the outcome of its first beacon; when the KS was rejected the outcome
+        is ``"auth"`` and ``needs_ks`` tells whether the driver should ask the
+        KS provider."""
         now = self.clock() if now is None else now
-        outcome, reason = classify(status, body)
-        record = None
-        for r in self.engine.queues[request.queue].items:
-            if r["i"] == request.beacon_id:
-                record = r
-                break
-        if record is None:
-            self._diagnose("answer for an unknown beacon", {"beacon": request.beacon_id})
-            return outcome
-        actions = self.engine.settle(record, outcome, reason, now)
+        queue = self.engine.queues[request.queue]
+        batch = queue.batch
+        if not batch or batch[0]["i"] != request.beacon_id:
+            self._diagnose("answer for a beacon not in flight", {"beacon": request.beacon_id})
+            return classify(status, body)[0]
+        records = batch[:len(request.beacon_ids)]
+        if len(records) == 1:
+            outcomes = [classify(status, body)]
+        else:
+            outcomes = classify_batch(status, body, len(records))
+        results = [(records[i], outcomes[i][0], outcomes[i][1]) for i in range(len(records))]
+        actions = self.engine.settle_batch(request.queue, results, now)
         self.needs_ks = NEED_KS in actions
-        return outcome
+        return outcomes[0][0]
 
     needs_ks = False
 

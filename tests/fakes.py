@@ -1,9 +1,11 @@
 """Test doubles for the pure core: a fake clock and a scripted transport."""
 
+import json
 import random
 import urllib.parse
 
 from kaltura_web import Tracker
+from kaltura_web.encoding import Request
 
 T0 = 1_700_000_000.0
 
@@ -19,8 +21,29 @@ class FakeClock:
         self.now += seconds
 
 
+def calls(request):
+    """The beacons a request carries, each as a dict of its wire fields
+    (a multirequest's ``N:event:x`` become ``event[x]``), plus the ks."""
+    pairs = urllib.parse.parse_qsl(request.body)
+    top = {k: v for k, v in pairs if not k[:1].isdigit()}
+    if "multirequest" not in request.url:
+        return [top]
+    out = {}
+    for key, value in pairs:
+        if key[:1].isdigit():
+            n, name = key.split(":", 1)
+            if name.startswith("event:"):
+                name = "event[%s]" % name[6:]
+            out.setdefault(int(n), dict(top))[name] = value
+    return [out[n] for n in sorted(out)]
+
+
 class ScriptedTransport:
-    """Answers requests from a handler (like httpx's MockTransport) and keeps them."""
+    """Answers requests from a handler (like httpx's MockTransport) and keeps them.
+
+    The handler answers one beacon at a time: a multirequest asks it once per
+    call, in order, and answers the list of results as Kaltura does (the first
+    non-200 answer fails the whole request)."""
 
     def __init__(self, handler=None):
         self.handler = handler or (lambda request: (200, "null"))
@@ -28,17 +51,27 @@ class ScriptedTransport:
 
     def send(self, request):
         self.requests.append(request)
-        return self.handler(request)
+        if "multirequest" not in request.url:
+            return self.handler(request)
+        answers = []
+        collect = request.url.replace("/service/multirequest", "/service/stats/action/collect")
+        for call in calls(request):
+            single = Request("s", call["event[beaconId]"], collect, urllib.parse.urlencode(call))
+            status, body = self.handler(single)
+            if status != 200:
+                return status, body  # an HTTP failure fails the whole request
+            answers.append(json.loads(body) if body.strip() else None)
+        return 200, json.dumps(answers)
 
     def fields(self, i=-1):
-        return dict(urllib.parse.parse_qsl(self.requests[i].body))
+        return calls(self.requests[i])[0]
+
+    def beacons(self):
+        """Every beacon sent, in order, as wire-field dicts."""
+        return [c for req in self.requests for c in calls(req)]
 
     def event_types(self):
-        out = []
-        for req in self.requests:
-            f = dict(urllib.parse.parse_qsl(req.body))
-            out.append(int(f.get("event[eventType]", f.get("eventType", 0))))
-        return out
+        return [int(f.get("event[eventType]", f.get("eventType", 0))) for f in self.beacons()]
 
 
 def sequence(*answers, then=(200, "null")):

@@ -6,6 +6,7 @@ from kaltura_web import MemoryStore
 from kaltura_web.cpython import SQLiteStore, SyncSender
 from kaltura_web.delivery import DeliveryEngine
 from tests.fakes import INVALID_KS, MISSING, FakeClock, ScriptedTransport, make_tracker, sequence
+from tests.fakes import calls as fakes_calls
 
 
 def _sender(tracker, clock, transport):
@@ -87,9 +88,9 @@ def test_invalid_ks_pauses_and_provider_ks_delivers_backlog():
         tracker.report(t, "e")
     assert _sender(tracker, clock, transport).flush(timeout=5)
     assert asked == [1]
-    kss = [dict(urllib.parse.parse_qsl(r.body))["ks"] for r in transport.requests]
-    assert kss == ["old-ks", "new-ks", "new-ks", "new-ks"]
-    assert transport.event_types() == [1, 1, 2, 3]
+    kss = [beacon["ks"] for beacon in transport.beacons()]
+    assert kss == ["old-ks", "old-ks", "old-ks", "new-ks", "new-ks", "new-ks"]
+    assert transport.event_types() == [1, 2, 3, 1, 2, 3]
 
 
 def test_auth_failure_without_provider_waits_for_a_new_ks():
@@ -157,7 +158,7 @@ def test_404_pauses_only_its_queue():
 def test_fifo_with_one_request_in_flight_per_queue():
     """Each endpoint queue has at most one request in flight and keeps FIFO order."""
     clock = FakeClock()
-    tracker = make_tracker(clock)
+    tracker = make_tracker(clock, batch_size=1)
     for t in (1, 2, 3):
         tracker.report(t, "e")
     tracker.page_load("a")
@@ -267,7 +268,7 @@ def test_engine_rejects_bad_configuration():
 def test_on_enqueue_hook_and_out_of_band_acknowledge():
     """Drivers are woken on each new beacon, and a record acknowledged out of band (keepalive) leaves the queue."""
     clock = FakeClock()
-    tracker = make_tracker(clock)
+    tracker = make_tracker(clock, batch_size=1)
     woken = []
     tracker.engine.on_enqueue = lambda record: woken.append(record["e"])
     a = tracker.report(1, "e")
@@ -278,3 +279,47 @@ def test_on_enqueue_hook_and_out_of_band_acknowledge():
     assert tracker.engine.acknowledge("s", b["i"], clock.now)
     tracker.handle_response(req, 200, "null")
     assert tracker.pending() == 0 and tracker.engine.accepted == 2
+
+
+def test_backlog_drains_in_ordered_multirequest_batches():
+    """A stats backlog goes out as ordered multirequests of batch_size beacons, one in flight."""
+    clock = FakeClock()
+    tracker = make_tracker(clock, batch_size=4)
+    transport = ScriptedTransport()
+    for i in range(10):
+        tracker.report(3, "e%d" % i)
+    assert _sender(tracker, clock, transport).flush(timeout=1)
+    assert [len(fakes_calls(r)) for r in transport.requests] == [4, 4, 2]
+    assert all("/service/multirequest" in r.url for r in transport.requests)
+    assert [b["event[entryId]"] for b in transport.beacons()] == ["e%d" % i for i in range(10)]
+
+
+def test_batch_settles_call_by_call():
+    """In a batch, accepted and bad calls leave the queue; from the first transient call on, beacons stay queued in order."""
+    clock = FakeClock()
+    store = MemoryStore()
+    tracker = make_tracker(clock, store=store, batch_size=10)
+    answers = {"e1": (200, MISSING), "e3": (500, "")}
+    transport = ScriptedTransport(lambda req: answers.get(dict(urllib.parse.parse_qsl(req.body))["event[entryId]"], (200, "null")))
+    for i in range(5):
+        tracker.report(3, "e%d" % i)
+    (req,) = tracker.due_requests()
+    status, body = transport.send(req)
+    assert status == 500  # an HTTP-level failure fails the whole multirequest
+    tracker.handle_response(req, status, body)
+    assert [r["n"] for r in tracker.queued()] == ["e0", "e1", "e2", "e3", "e4"]
+    answers["e3"] = (200, '{"code":"INTERNAL_SERVER_ERROR","objectType":"KalturaAPIException"}')
+    clock.now = tracker.next_wakeup()
+    (req,) = tracker.due_requests()
+    tracker.handle_response(req, *transport.send(req))
+    assert [r["n"] for r in tracker.queued()] == ["e3", "e4"]
+    assert [d["record"]["n"] for d in store.dead_letters("s")] == ["e1"]
+    assert tracker.engine.status()["s"]["state"] == "waiting"
+
+
+def test_single_beacon_is_sent_as_plain_stats_collect():
+    """Without a backlog a beacon goes to stats.collect itself, as in the guide."""
+    tracker = make_tracker()
+    tracker.report(3, "e")
+    (req,) = tracker.due_requests()
+    assert req.url.endswith("/service/stats/action/collect") and req.beacon_ids == (req.beacon_id,)

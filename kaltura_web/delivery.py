@@ -192,8 +192,8 @@ class DeliveryEngine:
     def reload(self, now):
         """Re-read the store (shared with other tabs): records stored by
         others join the queues, records others removed (accepted, evicted)
-        leave them; the store's FIFO order is kept.  The record in flight
-        stays at the head and records kept in memory only stay at the tail.
+        leave them; the store's FIFO order is kept.  The records in flight
+        (the batch) stay at the head and records kept in memory only stay at the tail.
         Returns the number of records added."""
         added = 0
         for q in self.queues.values():
@@ -207,10 +207,10 @@ class DeliveryEngine:
                 known[r["i"]] = r
             items = []
             seen = {}
-            flight = q.in_flight
-            if flight is not None:
-                items.append(flight)
-                seen[flight["i"]] = True
+            if q.in_flight is not None:
+                for flight in q.batch or [q.in_flight]:
+                    items.append(flight)
+                    seen[flight["i"]] = True
             for rec in stored:
                 rid = rec["i"]
                 if rid in seen:
@@ -249,7 +249,7 @@ class DeliveryEngine:
         evicted there): drop it here without a store call.  A record in
         flight is left to its own answer.  Returns True if it was queued."""
         q = self.queues.get(queue)
-        if q is None or (q.in_flight is not None and q.in_flight["i"] == beacon_id):
+        if q is None or self._flying(q, beacon_id):
             return False
         for i in range(len(q.items)):
             if q.items[i]["i"] == beacon_id:
@@ -374,6 +374,14 @@ class DeliveryEngine:
                 for q in self.queues.values()}
 
     # -- internals ---------------------------------------------------------
+    def _flying(self, q, beacon_id):
+        if q.in_flight is None:
+            return False
+        for r in q.batch or [q.in_flight]:
+            if r["i"] == beacon_id:
+                return True
+        return False
+
     def _evicted(self, evicted, record):
         """Apply the store's evictions to the in-memory queues."""
         dropped = 0
@@ -387,7 +395,7 @@ class DeliveryEngine:
             q = self.queues.get(queue)
             if q is None:
                 continue
-            if q.in_flight is not None and q.in_flight["i"] == beacon_id:
+            if self._flying(q, beacon_id):
                 continue  # its answer is still coming; it is simply no longer stored
             for i in range(len(q.items)):
                 if q.items[i]["i"] == beacon_id:

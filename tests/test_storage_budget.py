@@ -1,0 +1,304 @@
+"""The localStorage store's pure logic on CPython, with a fake Storage object:
+layout, per-beacon size, O(1) writes, budget and quota eviction, and the
+engine contract for tabs sharing one store (reload / adopt / forget)."""
+
+import random
+import time
+
+from kaltura_web.browser.storage import LocalStorageStore, pack, unpack
+from kaltura_web.delivery import DeliveryEngine
+from kaltura_web.encoding import STATS, TRACK, stats_record, track_record
+from kaltura_web.tracker import uuid4
+
+LONG_REFERRER = ("https://events.example-portal.com/lobby/main-stage/sessions/2024-keynote?"
+                 "utm_source=newsletter&utm_medium=email&utm_campaign=spring-launch&ref=homepage-hero"
+                 "&lang=en-US")
+CONTEXT = {"u": 23448, "c": "kaltura_web:0.1.0 browser", "r": LONG_REFERRER}
+
+
+class QuotaExceededError(Exception):
+    name = "QuotaExceededError"
+
+
+class FakeStorage:
+    """window.localStorage: getItem/setItem/removeItem/key/length, an
+    optional quota in characters (keys + values), write counters."""
+
+    def __init__(self, quota=None):
+        self.data = {}
+        self.quota = quota
+        self.writes = 0
+        self.removes = 0
+        self._keys = None
+
+    @property
+    def length(self):
+        return len(self.data)
+
+    def key(self, i):
+        if self._keys is None:
+            self._keys = list(self.data)
+        return self._keys[i] if i < len(self._keys) else None
+
+    def getItem(self, key):
+        return self.data.get(key)
+
+    def setItem(self, key, value):
+        value = str(value)
+        if self.quota is not None:
+            used = sum(len(k) + len(v) for k, v in self.data.items() if k != key)
+            if used + len(key) + len(value) > self.quota:
+                raise QuotaExceededError("Failed to execute 'setItem' on 'Storage': exceeded the quota")
+        if key not in self.data:
+            self._keys = None
+        self.data[key] = value
+        self.writes += 1
+
+    def removeItem(self, key):
+        if key in self.data:
+            del self.data[key]
+            self._keys = None
+            self.removes += 1
+
+
+_rng = random.Random(5)
+
+
+def stats(n=0, session="5c1e3f0a-7b2d-4e8f-9a1b-2c3d4e5f6a7b"):
+    return stats_record(uuid4(_rng), 3, 100, "0_lobby001", session, 1700000000 + n, CONTEXT,
+                        position=12.4 + n, duration=60.0, seek=False)
+
+
+def track(n=0):
+    return track_record(uuid4(_rng), 10002, 100, 1700000000 + n,
+                        {"entryId": "0_lobby001", "kalturaApplication": "portal-demo",
+                         "buttonType": "cta", "buttonName": "register-now"})
+
+
+def store_on(storage, **kw):
+    return LocalStorageStore(100, "viewer@example.com", storage=storage, **kw)
+
+
+def record_chars(storage, store):
+    prefix = store.namespace + ":q:"
+    return [len(k) + len(v) for k, v in storage.data.items() if k.startswith(prefix)]
+
+
+def test_pack_unpack_round_trip():
+    """The stored body leaves out the queue and context fields; unpack restores the record exactly."""
+    rec = stats(1)
+    body, ctx = pack(rec)
+    assert "k" not in body and "r" not in body and "p" not in body
+    assert unpack(STATS, body, ctx) == rec
+
+
+def test_backlog_reloads_with_original_values():
+    """A new store on the same storage (a reload, another tab) loads the records unchanged, in order."""
+    storage = FakeStorage()
+    a = store_on(storage)
+    recs = [stats(i) for i in range(5)]
+    tr = [track(i) for i in range(3)]
+    for r in recs:
+        a.append(STATS, r)
+    for r in tr:
+        a.append(TRACK, r)
+    b = store_on(storage)
+    assert b.load(STATS) == recs
+    assert b.load(TRACK) == tr
+
+
+def test_a_queued_beacon_takes_at_most_300_characters():
+    """Measured: a stats beacon with a long referrer and a trackEvent beacon, key + value."""
+    storage = FakeStorage()
+    store = store_on(storage)
+    store.append(STATS, stats(1))
+    store.append(STATS, stats(2))
+    store.append(TRACK, track(1))
+    sizes = record_chars(storage, store)
+    print("characters per queued beacon:", sizes, "referrer", len(LONG_REFERRER))
+    assert max(sizes) <= 300
+    # the referrer and clientVer are stored once per page, not per beacon
+    assert sum(1 for k in storage.data if ":x:" in k) == 2  # one stats, one track context
+
+
+def test_enqueue_writes_do_not_depend_on_the_queue_length():
+    """O(1) storage writes per beacon, and enqueue at 10,000 queued within 2x of enqueue at 10."""
+    storage = FakeStorage()
+    engine = DeliveryEngine(store_on(storage, budget=10 ** 9), max_queue=20000)
+    engine.online = False
+
+    def batch(n):
+        recs = [stats(i) for i in range(n)]
+        w0 = storage.writes
+        t0 = time.perf_counter()
+        for r in recs:
+            engine.enqueue(r, 0.0)
+        return (time.perf_counter() - t0) / n, (storage.writes - w0) / n
+
+    for _ in range(10):
+        engine.enqueue(stats(), 0.0)
+    small_t, small_w = min(batch(300) for _ in range(3))
+    while engine.pending() < 10000:
+        batch(1000)
+    big_t, big_w = min(batch(300) for _ in range(3))
+    assert small_w == big_w == 2  # the record and the sequence counter
+    assert big_t < 2 * small_t, (small_t, big_t)
+    # acknowledging removes one key
+    r0 = storage.removes
+    for rec in engine.records(STATS)[:100]:
+        engine.acknowledge(STATS, rec["i"], 0.0)
+    assert storage.removes - r0 == 100
+
+
+def test_over_budget_drops_the_oldest_and_memory_agrees():
+    diags = []
+    storage = FakeStorage()
+    store = store_on(storage, budget=3000)
+    engine = DeliveryEngine(store, diagnostics=lambda m, d: diags.append((m, d)))
+    recs = [stats(i) for i in range(40)]
+    for r in recs:
+        engine.enqueue(r, 0.0)
+    kept = engine.records(STATS)
+    assert 5 < len(kept) < 40
+    assert kept == recs[-len(kept):]  # the newest survive, in order
+    assert engine.storage_dropped == 40 - len(kept) == engine.dropped
+    assert [m for m, _ in diags if m.startswith("storage full")]
+    assert store_on(storage).load(STATS) == kept
+    assert sum(len(k) + len(v) for k, v in storage.data.items()) <= 3000
+    assert not engine.store_failed
+
+
+def test_quota_exceeded_evicts_oldest_never_raises():
+    """Storage already full of another namespace's junk: records still queue, the oldest are evicted."""
+    storage = FakeStorage(quota=4000)
+    storage.setItem("other-app:junk", "x" * 2600)
+    engine = DeliveryEngine(store_on(storage))
+    recs = [stats(i) for i in range(30)]
+    for r in recs:
+        engine.enqueue(r, 0.0)
+    kept = engine.records(STATS)
+    assert kept and kept == recs[-len(kept):]
+    assert engine.storage_dropped == 30 - len(kept)
+    assert store_on(storage).load(STATS) == kept
+    assert not engine.store_failed
+    assert storage.data["other-app:junk"] == "x" * 2600  # never touches other keys
+
+
+def test_nothing_to_evict_keeps_the_beacon_in_memory():
+    storage = FakeStorage(quota=100)
+    storage.setItem("junk", "x" * 90)
+    diags = []
+    engine = DeliveryEngine(store_on(storage), diagnostics=lambda m, d: diags.append(m))
+    rec = stats()
+    engine.enqueue(rec, 0.0)
+    assert engine.records(STATS) == [rec]
+    assert engine.unpersisted == 1 and engine.storage_dropped == 0
+    assert "storage full: beacon kept in memory only" in diags
+    assert engine.ready(0.0) == [rec]  # still delivered while the page lives
+
+
+def test_in_flight_record_is_not_dropped_from_memory():
+    storage = FakeStorage()
+    engine = DeliveryEngine(store_on(storage, budget=1200))
+    first = stats(0)
+    engine.enqueue(first, 0.0)
+    assert engine.ready(0.0) == [first]
+    for i in range(1, 20):
+        engine.enqueue(stats(i), 0.0)
+    assert engine.records(STATS)[0] is first  # answer still coming
+    engine.settle(first, "accepted", "HTTP 200", 1.0)
+    assert store_on(storage).load(STATS) == engine.records(STATS)
+
+
+def test_two_tabs_share_one_store():
+    """Tab B stores; tab A (the sender) adopts from the storage event; A's acknowledgements make B forget."""
+    storage = FakeStorage()
+    sa, sb = store_on(storage, tab="a"), store_on(storage, tab="b")
+    a, b = DeliveryEngine(sa), DeliveryEngine(sb)
+    before = set(storage.data)
+    r1 = stats(1)
+    b.enqueue(r1, 0.0)
+    for key in set(storage.data) - before:
+        change = sa.observe(key, storage.data[key])
+        if change and change[0] == "add":
+            assert a.adopt(change[1], 0.0)
+    assert a.records(STATS) == [r1]
+    [sent] = a.ready(0.0)
+    a.settle(sent, "accepted", "HTTP 200", 0.0)
+    change = sb.observe(_removed_key(sb, r1), None)
+    assert change == ("remove", STATS, r1["i"])
+    assert b.forget(STATS, r1["i"]) and b.pending() == 0
+
+
+def _removed_key(store, rec):
+    for key, info in store._live.items():
+        if info[1] == rec["i"]:
+            return key
+    return None
+
+
+def test_reload_merges_in_store_order():
+    storage = FakeStorage()
+    sa, sb = store_on(storage, tab="a"), store_on(storage, tab="b")
+    a, b = DeliveryEngine(sa), DeliveryEngine(sb)
+    r = [stats(i) for i in range(6)]
+    a.enqueue(r[0], 0.0)
+    b.enqueue(r[1], 0.0)
+    a.enqueue(r[2], 0.0)
+    b.enqueue(r[3], 0.0)
+    assert a.records(STATS) == [r[0], r[2]]
+    assert a.reload(1.0) == 2
+    assert a.records(STATS) == r[:4]
+    # b's stale memory: a delivered r0 and r1 meanwhile
+    for rec in a.ready(1.0):
+        a.settle(rec, "accepted", "HTTP 200", 1.0)
+    for rec in a.ready(1.0):
+        a.settle(rec, "accepted", "HTTP 200", 1.0)
+    assert b.reload(2.0) == 1  # r2 joins, r1 leaves
+    assert b.records(STATS) == [r[2], r[3]]
+
+
+def test_sender_closed_mid_send_the_next_sender_resends():
+    storage = FakeStorage()
+    a = DeliveryEngine(store_on(storage, tab="a"))
+    rec = stats()
+    a.enqueue(rec, 0.0)
+    assert a.ready(0.0) == [rec]  # tab a closes before the answer
+    b = DeliveryEngine(store_on(storage, tab="b"))
+    b.reload(5.0)
+    assert b.ready(5.0) == [rec]
+    b.settle(rec, "accepted", "HTTP 200", 5.0)
+    assert store_on(storage).load(STATS) == []
+
+
+def test_memory_store_contract_unchanged():
+    engine = DeliveryEngine()
+    rec = stats()
+    engine.enqueue(rec, 0.0)
+    assert engine.store.append(STATS, stats()) is None
+    assert engine.reload(0.0) == 1  # the record appended behind the engine's back
+    assert engine.records(STATS)[0] is rec
+
+
+def test_old_single_list_layout_is_migrated():
+    import json
+
+    storage = FakeStorage()
+    store = store_on(storage)
+    recs = [stats(i) for i in range(3)]
+    storage.setItem(store.key("q", STATS), json.dumps(recs))
+    assert store.load(STATS) == recs
+    assert store.key("q", STATS) not in storage.data
+    assert store_on(storage).load(STATS) == recs
+
+
+def test_prune_contexts_keeps_referenced_ones():
+    storage = FakeStorage()
+    store = store_on(storage)
+    engine = DeliveryEngine(store)
+    engine.enqueue(stats(), 0.0)
+    engine.enqueue(track(), 0.0)
+    for rec in engine.records(TRACK):
+        engine.acknowledge(TRACK, rec["i"], 0.0)
+    assert store.prune_contexts() == 1
+    assert store_on(storage).load(STATS) == engine.records(STATS)

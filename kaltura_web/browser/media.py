@@ -1,6 +1,10 @@
 """``attach(video, ...)``: a ``<video>``/``<audio>`` element's events become
 Player observations.  ``detach()`` removes every listener and destroys every
-proxy it made."""
+proxy it made.
+
+Events recorded before the SDK started (the early-event snippet, see
+``early.py``) go through the same handlers with ``replay(kind, t, state)``:
+the recorded time and element state stand in for the live ones."""
 
 from ..tracker import Player, Tracker
 from . import _ffi
@@ -22,8 +26,10 @@ def _num(value):
 class Attachment:
     """The link between one media element and one Player."""
 
-    def __init__(self, video, player, document=None, on_change=None):
+    def __init__(self, video, player, document=None, on_change=None, sync=True):
         self.video = video
+        self._src = video  # where handlers read state: the element, or a recorded snapshot
+        self._t = None  # observation time: None (now) or a recorded time
         self.player = player
         self.document = document if document is not None else _ffi.js.document
         self.on_change = on_change  # optional hook after each observation
@@ -40,10 +46,61 @@ class Attachment:
         tracks = video.textTracks
         if not _ffi.is_nullish(tracks):
             self._listen(tracks, "change", "captions")
-        # the element may be further along than us already
+        if sync:
+            self.sync()
+
+    def sync(self, reconstruct=False):
+        """Catch up with an element that is further along than us: metadata
+        already loaded; with ``reconstruct``, playback that started before
+        we listened (no early-event snippet on the page).  Returns what was
+        reconstructed (a dict) or None."""
+        video = self.video
         if _num(video.readyState) and _num(video.readyState) >= 1:
             self._on("loadedmetadata", None)
             self._size = (int(video.videoWidth or 0), int(video.videoHeight or 0))
+        if reconstruct:
+            return self._reconstruct()
+        return None
+
+    def _reconstruct(self):
+        """Without the snippet, what the element's state tells: it is playing
+        (PLAY at the current position), or it played and is paused or ended.
+        Quartiles passed before the SDK started cannot be told and are not sent."""
+        video = self.video
+        played = video.played
+        ranges = []
+        if not _ffi.is_nullish(played):
+            for i in range(int(played.length)):
+                ranges.append([_num(played.start(i)), _num(played.end(i))])
+        paused = bool(video.paused)
+        ended = bool(video.ended)
+        position = self._pos()
+        if paused and not ended and not ranges:
+            return None  # nothing happened yet
+        state = {"paused": paused, "ended": ended, "position": position, "played": ranges,
+                 "duration": _num(video.duration)}
+        if not paused or ranges or ended:
+            self.player.play_request()
+            self.player.playing(position)
+            self._played = True
+            if ended:
+                self.player.ended()
+            elif paused:
+                self.player.pause(position)
+        self.player.tracker._diagnose(
+            "media played before the SDK started; PLAY reconstructed from the element's state "
+            "(add the early-event snippet to keep the real events)",
+            {"entryId": self.player.entry_id, "state": state})
+        return state
+
+    def replay(self, kind, t, state):
+        """Feed one recorded event: ``state`` has the element's recorded
+        currentTime/duration/paused/ended/seeking/playbackRate."""
+        self._src, self._t = state, t
+        try:
+            self._on(kind, None)
+        finally:
+            self._src, self._t = self.video, None
 
     def _listen(self, target, name, handler=None):
         handler = handler or name
@@ -85,43 +142,43 @@ class Attachment:
             self.on_change()
 
     def _pos(self):
-        return _num(self.video.currentTime)
+        return _num(self._src.currentTime)
 
     def _ev_loadedmetadata(self, event):
-        duration = _num(self.video.duration)
-        self.player.loaded(duration)
+        duration = _num(self._src.duration)
+        self.player.loaded(duration, t=self._t)
 
     _ev_durationchange = _ev_loadedmetadata
 
     def _ev_play(self, event):
-        self.player.play_request()
+        self.player.play_request(t=self._t)
 
     def _ev_playing(self, event):
         self._played = True
-        self.player.playing(self._pos())
+        self.player.playing(self._pos(), t=self._t)
 
     def _ev_pause(self, event):
-        if self.video.ended:
+        if self._src.ended:
             return  # the pause browsers fire right before 'ended'
-        self.player.pause(self._pos())
+        self.player.pause(self._pos(), t=self._t)
 
     def _ev_seeking(self, event):
-        self.player.seeking(self._pos())
+        self.player.seeking(self._pos(), t=self._t)
 
     def _ev_seeked(self, event):
-        self.player.seeked(self._pos())
+        self.player.seeked(self._pos(), t=self._t)
 
     def _ev_waiting(self, event):
-        if self._played and not self.video.seeking:
-            self.player.waiting(self._pos())
+        if self._played and not self._src.seeking:
+            self.player.waiting(self._pos(), t=self._t)
 
     def _ev_timeupdate(self, event):
         pos = self._pos()
         if pos is not None:
-            self.player.progress(pos)
+            self.player.progress(pos, t=self._t)
 
     def _ev_ended(self, event):
-        self.player.ended()
+        self.player.ended(t=self._t)
 
     def _ev_error(self, event):
         err = self.video.error
@@ -131,9 +188,9 @@ class Attachment:
             self.player.error(int(err.code), str(err.message or ""))
 
     def _ev_ratechange(self, event):
-        rate = _num(self.video.playbackRate)
+        rate = _num(self._src.playbackRate)
         if rate is not None:
-            self.player.rate(rate)
+            self.player.rate(rate, t=self._t)
 
     def _ev_fullscreenchange(self, event):
         el = self.document.fullscreenElement
@@ -171,7 +228,7 @@ class Attachment:
         self.player.flavor(bitrate)
 
 
-def attach(video, target=None, entry_id=None, on_change=None, document=None):
+def attach(video, target=None, entry_id=None, on_change=None, document=None, sync=True):
     """Instrument ``video``.
 
     ``target``: a ``Player`` (used as is), a ``Tracker`` (a Player is made
@@ -199,7 +256,7 @@ def attach(video, target=None, entry_id=None, on_change=None, document=None):
         player = target.player(entry_id)
     else:
         raise TypeError("attach target must be a Player, a Tracker or an entry id")
-    handle = Attachment(video, player, document=document, on_change=on_change)
+    handle = Attachment(video, player, document=document, on_change=on_change, sync=sync)
     if current is not None:
         current.attachments.append(handle)
     return handle

@@ -3,12 +3,9 @@ instrumentation and the page lifecycle (online/offline, pagehide,
 visibilitychange)."""
 
 import json
-import os
-import random
-import time
 
 from ..tracker import CLIENT_VER, Tracker
-from . import _ffi
+from . import _ffi, early as _early
 from .driver import AsyncSender
 from .media import attach
 from .storage import LocalStorageStore
@@ -17,6 +14,7 @@ from .transport import FetchTransport
 CONFIG_ELEMENT_ID = "kaltura-web-config"
 READY_EVENT = "kaltura-web:ready"
 EVENT_EVENT = "kaltura-web:event"
+DIAGNOSTIC_EVENT = "kaltura-web:diagnostic"
 BROWSER_CLIENT_VER = CLIENT_VER + " browser"
 
 # configuration keys (JSON / PyScript names) -> meaning
@@ -48,7 +46,7 @@ def _pyscript_config():
         data = config.get("kaltura") if hasattr(config, "get") else None
     except Exception:
         return {}
-    return dict(data) if data else {}
+    return dict(data) if isinstance(data, dict) else {}  # never dict() a JS object (MicroPython)
 
 
 def read_config(explicit=None):
@@ -85,11 +83,7 @@ def read_config(explicit=None):
 
 
 def _seeded_rng():
-    try:
-        seed = int.from_bytes(os.urandom(16), "big")
-    except Exception:
-        seed = int(time.time() * 1e6) ^ int(_ffi.js.Math.random() * 2 ** 52)
-    return random.Random(seed)
+    return _ffi.make_rng()
 
 
 def _ks_provider(config):
@@ -127,17 +121,20 @@ def create_tracker(config, store=None, transport=None):
     def on_event(data):
         _ffi.dispatch(_ffi.js.window, EVENT_EVENT, data)
 
+    def on_diagnostic(message, details):
+        _ffi.dispatch(_ffi.js.window, DIAGNOSTIC_EVENT, {"message": message, "details": details})
+
     options = {}
     for key, opt in (("serviceUrl", "service_url"), ("analyticsUrl", "analytics_url"),
                      ("maxQueue", "max_queue")):
         if config.get(key) is not None:
             options[opt] = config[key]
-    tracker = Tracker(partner_id, clock=time.time, rng=_seeded_rng(), ks=config.get("ks") or None,
+    tracker = Tracker(partner_id, clock=_ffi.now, rng=_seeded_rng(), ks=config.get("ks") or None,
                       application=config.get("kalturaApplication"),
                       uiconf_id=config.get("uiconfId"),
                       client_ver=config.get("clientVer") or BROWSER_CLIENT_VER,
                       referrer=config.get("referrer") or str(_ffi.js.location.href),
-                      store=store, on_event=on_event, **options)
+                      store=store, on_event=on_event, on_diagnostic=on_diagnostic, **options)
     sender = AsyncSender(tracker, transport or FetchTransport(), ks_provider=_ks_provider(config),
                          log=lambda line: _ffi.js.console.debug("kaltura_web: " + line))
     tracker.sender = sender
@@ -157,6 +154,8 @@ class KalturaWeb:
         self._listeners = []
         self.started_at = None
         self.ready_at = None
+        self.early = None  # what the early-event snippet recorded (early.Early) or None
+        self.early_report = {"snippet": False, "replayed": 0, "reconstructed": []}
 
     # -- lifecycle listeners -------------------------------------------------
     def _listen(self, target, name, fn):
@@ -190,19 +189,45 @@ class KalturaWeb:
             self.sender.flush_keepalive()
 
     # -- declarative instrumentation -----------------------------------------
-    def instrument(self, root=None):
+    def instrument(self, root=None, sync=True, t0=None):
         """Attach every ``[data-kaltura-entry-id]`` video/audio under ``root``
-        and handle ``[data-kaltura-button]`` clicks (once per page)."""
+        and handle ``[data-kaltura-button]`` clicks (once per page).
+
+        ``sync=False`` leaves catching up with the elements' state to the
+        caller (``start()`` replays early events first); ``t0`` is the time of
+        WIDGET_LOADED (default now).  Returns the new attachments."""
         root = root if root is not None else _ffi.js.document
         found = root.querySelectorAll("video[data-kaltura-entry-id], audio[data-kaltura-entry-id]")
         known = [a.video for a in self.attachments]
+        new = []
         for i in range(int(found.length)):
             el = found[i]
             if any(el == v for v in known):
                 continue
-            self.attachments.append(attach(el, self.tracker))
+            player = self.tracker.player(str(el.getAttribute("data-kaltura-entry-id")), ready=False)
+            player.ready(t=t0)
+            handle = attach(el, player, sync=sync)
+            self.attachments.append(handle)
+            new.append(handle)
         if not any(name == "click" for _t, name, _p in self._listeners):
             self._listen(_ffi.js.document, "click", self._guard(self._on_click))
+        return new
+
+    def catch_up(self, handles, early=None):
+        """After ``instrument(sync=False)``: replay the snippet's records (if
+        any), then bring each attachment up to its element's state;
+        without the snippet, reconstruct playback that already started."""
+        report = self.early_report
+        if early is not None:
+            report["snippet"] = True
+            report["replayed"] = _early.replay(self, early)
+        for handle in handles:
+            state = handle.sync(reconstruct=early is None)
+            if state is not None:
+                report["reconstructed"].append({"entryId": handle.player.entry_id,
+                                                "position": state["position"],
+                                                "paused": state["paused"], "ended": state["ended"]})
+        return report
 
     def player_for(self, entry_id=None):
         """The Player of ``entry_id`` (default: the page's first media)."""
@@ -225,7 +250,7 @@ class KalturaWeb:
             return
         self.button(_attr(button, "data-kaltura-button") or "", _attr(button, "data-kaltura-entry-id"))
 
-    def button(self, spec, entry_id=None):
+    def button(self, spec, entry_id=None, t=None):
         """What a ``data-kaltura-button="type:name"`` click does."""
         if ":" in spec:
             button_type, button_name = spec.split(":", 1)
@@ -237,17 +262,17 @@ class KalturaWeb:
             player = self.player_for(page_entry)
             if player is not None and page_entry is None:
                 page_entry = player.entry_id
-        self.tracker.button_click(button_type, button_name, entry_id=page_entry)
+        self.tracker.button_click(button_type, button_name, entry_id=page_entry, t=t)
         if player is not None:
             if button_type == "share":
-                player.share()
+                player.share(t=t)
             else:
-                player.download()
+                player.download(t=t)
 
-    def page_load(self):
+    def page_load(self, t=None):
         c = self.config
         return self.tracker.page_load(c.get("pageType"), c.get("pageName"),
-                                      entry_id=c.get("entryId") or None)
+                                      entry_id=c.get("entryId") or None, t=t)
 
     def stop(self):
         """Detach everything and remove the page listeners (tests, SPA teardown)."""
@@ -267,8 +292,11 @@ async def start(config=None, instrument=None, page_load=None, store=None, transp
     """Set up the SDK on this page and return the ``KalturaWeb`` runtime.
 
     Reads the configuration (see ``read_config``), gets a KS (``ks`` or the
-    KS provider), instruments ``data-kaltura-*`` elements, sends PageLoad, and
-    dispatches ``kaltura-web:ready`` on window."""
+    KS provider), instruments ``data-kaltura-*`` elements, sends PageLoad,
+    replays what the early-event snippet recorded (or reconstructs playback
+    that started before), and dispatches ``kaltura-web:ready`` on window.
+    From instrumenting to the ready event nothing awaits, so no page event
+    falls between the snippet's records and the live listeners."""
     started = float(_ffi.js.performance.now())
     if _current[0] is not None:
         return _current[0]
@@ -284,16 +312,21 @@ async def start(config=None, instrument=None, page_load=None, store=None, transp
         sender.held = True
         if await sender.refresh_ks() is None:
             sender.hold_until_ks()
-    if instrument if instrument is not None else config.get("instrument", True):
-        runtime.instrument()
+    instrumenting = instrument if instrument is not None else config.get("instrument", True)
+    early = _early.take() if instrumenting else None  # stops the snippet
+    runtime.early = early
+    t0 = early.t0 if early is not None else None
+    handles = runtime.instrument(sync=False, t0=t0) if instrumenting else []
     if page_load if page_load is not None else config.get("pageLoad", True):
-        runtime.page_load()
+        runtime.page_load(t=t0)
+    if instrumenting:
+        runtime.catch_up(handles, early)
     tracker.engine.resume(tracker.clock())
     sender.kick()
     runtime.ready_at = float(_ffi.js.performance.now())
     _ffi.dispatch(_ffi.js.window, READY_EVENT, {
         "partnerId": tracker.partner_id, "readyAt": runtime.ready_at, "startedAt": started,
-        "pending": tracker.pending(),
+        "pending": tracker.pending(), "early": runtime.early_report,
         "players": [{"entryId": a.player.entry_id, "sessionId": a.player.session_id}
                     for a in runtime.attachments]})
     return runtime

@@ -1,0 +1,127 @@
+"""Events from before the SDK started.
+
+A page may carry the early-event snippet (``web/kaltura-snippet.js``, inlined
+in the page's ``<head>``): a few hundred bytes of JavaScript that, while the
+Python runtime downloads and starts, records media events of
+``video/audio[data-kaltura-entry-id]`` and clicks on ``[data-kaltura-button]``
+into ``window.kalturaWebQueue``, each with ``Date.now()/1000`` and the
+element's state at that moment.
+
+``take()`` stops the snippet (its listeners are removed) and returns its
+records; ``KalturaWeb`` replays them through the core in order with their
+own times, right after attaching its live listeners and before the page
+gets the event loop back, so no event is lost or seen twice.  Without the
+snippet ``Attachment.sync(reconstruct=True)`` rebuilds what the element's
+state tells and says so in ``tracker.diagnostics``.
+"""
+
+from . import _ffi
+
+QUEUE_NAME = "kalturaWebQueue"
+
+# recorded element state -> attribute names the media handlers read
+STATE_KEYS = ("currentTime", "duration", "paused", "ended", "seeking", "playbackRate")
+
+
+class State:
+    """A recorded element state, read like the element (``state.currentTime``)."""
+
+    def __init__(self, values):
+        for key in STATE_KEYS:
+            setattr(self, key, values.get(key))
+
+
+def _get(record, key):
+    value = getattr(record, key, None)
+    return None if _ffi.is_nullish(value) else value
+
+
+class Early:
+    """What the snippet recorded: ``t0`` (when it started) and ``records``,
+    each a dict with ``type``, ``t``, ``element`` and either the media state
+    (``state``) or the button's ``spec``/``entry_id``."""
+
+    def __init__(self, t0, records, dropped=0):
+        self.t0 = t0
+        self.records = records
+        self.dropped = dropped
+
+    def media_records(self, element):
+        return [r for r in self.records if r["kind"] == "media" and r["element"] == element]
+
+    def __len__(self):
+        return len(self.records)
+
+
+def take(window=None):
+    """Stop the snippet and return its records (an ``Early``), or None when
+    the page has no snippet.  Safe to call twice (the second gets nothing)."""
+    window = window if window is not None else _ffi.js.window
+    queue = getattr(window, QUEUE_NAME, None)
+    if queue is None or _ffi.is_nullish(queue):
+        return None
+    stop = getattr(queue, "stop", None)
+    if stop is not None and not _ffi.is_nullish(stop):
+        stop()  # the snippet's listeners are removed; it records nothing more
+    t0 = _get(queue, "t0")
+    records = []
+    for i in range(int(queue.length)):
+        raw = queue[i]
+        kind = str(_get(raw, "type") or "")
+        t = _get(raw, "t")
+        if not kind or t is None:
+            continue
+        record = {"type": kind, "t": float(t), "element": _get(raw, "el")}
+        if kind == "click":
+            record["kind"] = "click"
+            record["spec"] = str(_get(raw, "button") or "")
+            entry = _get(raw, "entryId")
+            record["entry_id"] = str(entry) if entry else None
+        else:
+            record["kind"] = "media"
+            values = {}
+            for key in STATE_KEYS:
+                values[key] = _get(raw, key)
+            record["state"] = State(values)
+        records.append(record)
+    dropped = int(_get(queue, "dropped") or 0)
+    try:
+        queue.length = 0  # drained: a second take() gets nothing
+    except Exception:
+        pass
+    t0 = float(t0) if t0 is not None else (records[0]["t"] if records else None)
+    return Early(t0, records, dropped)
+
+
+def replay(runtime, early):
+    """Feed ``early``'s records to ``runtime`` (a KalturaWeb) in order.
+
+    Media records go to the attachment of their element (elements the SDK
+    does not instrument are skipped); clicks go through ``runtime.button``
+    with their own time.  Returns how many records were replayed."""
+    by_element = []
+    for handle in runtime.attachments:
+        by_element.append((handle.video, handle))
+    count = 0
+    for record in early.records:
+        try:
+            if record["kind"] == "click":
+                if record["spec"]:
+                    runtime.button(record["spec"], record["entry_id"], t=record["t"])
+                    count += 1
+                continue
+            handle = None
+            for element, h in by_element:
+                if element == record["element"]:
+                    handle = h
+                    break
+            if handle is not None:
+                handle.replay(record["type"], record["t"], record["state"])
+                count += 1
+        except Exception as exc:  # one bad record never stops the rest
+            runtime.tracker._diagnose("early event replay failed",
+                                      {"event": record["type"], "error": repr(exc)})
+    if early.dropped:
+        runtime.tracker._diagnose("early-event snippet dropped records (queue full)",
+                                  {"dropped": early.dropped})
+    return count

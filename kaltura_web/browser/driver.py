@@ -4,7 +4,9 @@
 ``send`` is a coroutine, feeds every answer to ``tracker.handle_response()``,
 asks the KS provider once when ``tracker.needs_ks`` and sets the new KS, and
 sleeps with ``setTimeout`` until ``tracker.next_wakeup()``.  New beacons call
-``kick()`` (the browser tracker does it on every enqueue).
+``kick()`` (the browser tracker does it on every enqueue).  ``active`` is
+False while another tab holds the sender role (``tabs.TabCoordinator``):
+then nothing is sent, not even on ``pagehide``.
 
 ``flush_keepalive()`` is for ``pagehide`` / ``visibilitychange``: it sends
 every queued record with ``fetch(..., {keepalive: true})`` (at most 64 KB of
@@ -37,6 +39,8 @@ class AsyncSender:
         self._keepalive_ids = set()
         self.closed = False
         self.held = False  # True while waiting for the first KS: nothing is sent
+        self.active = True  # False while another tab is the sender (tabs.TabCoordinator)
+        self.coordinator = None  # the TabCoordinator, when tabs share the queue
 
     def _log(self, line):
         if self.log is not None:
@@ -48,7 +52,7 @@ class AsyncSender:
     # -- scheduling ----------------------------------------------------------
     def kick(self):
         """Something changed (new beacon, online, new KS): pump soon."""
-        if self.closed or self.held:
+        if self.closed or self.held or not self.active:
             return
         if self._running:
             self._again = True
@@ -131,8 +135,8 @@ class AsyncSender:
     # -- page lifecycle --------------------------------------------------------
     def flush_keepalive(self):
         """Send every queued record with keepalive fetches (64 KB budget)."""
-        if self.closed or not self.tracker.engine.online:
-            return 0
+        if self.closed or not self.active or not self.tracker.engine.online:
+            return 0  # only the sender tab flushes: the others' records are in the shared store
         started = 0
         for record in self.tracker.queued():
             if record["i"] in self._keepalive_ids:
@@ -178,6 +182,11 @@ class AsyncSender:
     def close(self):
         self.closed = True
         self.timers.cancel_all()
+        if self.coordinator is not None:
+            try:
+                self.coordinator.stop()
+            except Exception:
+                pass
 
 
 def _gather_list(coros):

@@ -20,7 +20,8 @@ BROWSER_CLIENT_VER = CLIENT_VER + " browser"
 # configuration keys (JSON / PyScript names) -> meaning
 CONFIG_KEYS = ("partnerId", "ks", "ksProvider", "ksUrl", "serviceUrl", "analyticsUrl",
                "kalturaApplication", "uiconfId", "clientVer", "userId", "referrer", "pageType",
-               "pageName", "entryId", "pageLoad", "instrument", "storage", "maxQueue")
+               "pageName", "entryId", "pageLoad", "instrument", "storage", "maxQueue",
+               "storageBudget", "tabs")
 
 _current = [None]
 
@@ -116,7 +117,7 @@ def create_tracker(config, store=None, transport=None):
     if partner_id is None:
         raise ValueError("kaltura_web: partnerId is required in the configuration")
     if store is None and config.get("storage", "local") == "local":
-        store = LocalStorageStore(partner_id, config.get("userId"))
+        store = LocalStorageStore(partner_id, config.get("userId"), budget=config.get("storageBudget"))
 
     def on_event(data):
         _ffi.dispatch(_ffi.js.window, EVENT_EVENT, data)
@@ -139,6 +140,9 @@ def create_tracker(config, store=None, transport=None):
                          log=lambda line: _ffi.js.console.debug("kaltura_web: " + line))
     tracker.sender = sender
     tracker.engine.on_enqueue = lambda record: sender.kick()  # every new beacon wakes the sender
+    if isinstance(store, LocalStorageStore) and config.get("tabs", True) is not False:
+        from .tabs import TabCoordinator  # one sender tab per namespace (docs/storage.md)
+        tracker.tabs = TabCoordinator(tracker, store, sender).start()
     return tracker
 
 

@@ -1,0 +1,273 @@
+"""Several tabs, one queue: exactly one tab of a namespace sends the backlog.
+
+Every tab of one origin configured for the same partner and user stores its
+beacons in the same localStorage namespace (``LocalStorageStore``).  The tab
+that holds the *sender role* delivers the whole shared backlog; the others
+only enqueue.
+
+- Role: the Web Locks API.  Each tab asks for the exclusive lock
+  ``<namespace>:sender`` and waits in the browser's queue; the holder keeps it
+  (a promise that never settles) until it stops or the page goes away, and a
+  lock of a closed or crashed tab is released by the browser, so the next
+  waiting tab gets it.
+- Fallback without ``navigator.locks``: a lease ``<namespace>:lease`` =
+  ``<tab>:<expiry ms>`` in localStorage, renewed by its holder every
+  ``renew`` seconds and taken over by another tab once expired (a closed
+  tab's lease lapses after at most ``lease`` seconds; on ``pagehide`` the
+  holder removes it at once).  A tab that wrote the lease checks it again a
+  moment later before it starts sending (two tabs writing at once: the last
+  write wins, the other backs off).
+- Sharing: the ``storage`` event fires in the *other* tabs on every change.
+  A record added by another tab is adopted by this tab's engine, a record
+  removed (accepted or evicted by the sender) is forgotten, so every tab's
+  in-memory queue follows the storage.  A tab that becomes the sender re-reads
+  the store first (``engine.reload``), which also picks up records left in
+  flight by a tab that closed mid-send: they are sent again and the collector
+  keeps one per beacon id.
+"""
+
+from . import _ffi
+
+LEASE_SECONDS = 5.0
+RENEW_SECONDS = 1.5
+CONFIRM_SECONDS = 0.2
+
+
+class TabCoordinator:
+    def __init__(self, tracker, store, sender, timers=None, use_locks=None,
+                 lease=LEASE_SECONDS, renew=RENEW_SECONDS):
+        self.tracker = tracker
+        self.engine = tracker.engine
+        self.store = store
+        self.sender = sender
+        self.timers = timers if timers is not None else _ffi.Timers()
+        self.use_locks = use_locks
+        self.lease = lease
+        self.renew = renew
+        self.lock_name = store.namespace + ":sender"
+        self.lease_key = store.namespace + ":lease"
+        self.is_sender = False
+        self.mode = None  # "locks" | "lease"
+        self.adopted = 0
+        self.forgotten = 0
+        self.reloads = 0
+        self.stopped = False
+        self._owner = _ffi.ProxyOwner()
+        self._listeners = []
+        self._release = None
+
+    def _diag(self, message, **details):
+        try:
+            self.tracker._diagnose(message, details)
+        except Exception:
+            pass
+
+    # -- start / stop ------------------------------------------------------------
+    def start(self):
+        """Listen to the other tabs and compete for the sender role; the sender
+        sends nothing until this tab holds the role."""
+        self.sender.active = False
+        self.sender.coordinator = self
+        win = _ffi.js.window
+        self._listen(win, "storage", self._on_storage)
+        self._listen(win, "pagehide", self._on_pagehide)
+        locks = None
+        if self.use_locks is not False:
+            try:
+                locks = _ffi.js.navigator.locks
+            except Exception:
+                locks = None
+            if locks is not None and _ffi.is_nullish(locks):
+                locks = None
+        if locks is not None:
+            self.mode = "locks"
+            self._request_lock(locks)
+        else:
+            self.mode = "lease"
+            self._lease_tick()
+        return self
+
+    def stop(self):
+        """Give the role up (another tab takes over) and remove the listeners."""
+        if self.stopped:
+            return
+        self.stopped = True
+        self.is_sender = False
+        self.sender.active = False
+        release, self._release = self._release, None
+        if release is not None:
+            try:
+                release()
+            except Exception:
+                pass
+        if self.mode == "lease":
+            self._drop_lease()
+        for target, name, proxy in self._listeners:
+            try:
+                target.removeEventListener(name, proxy)
+            except Exception:
+                pass
+        self._listeners = []
+        self.timers.cancel_all()
+        # the lock callback's proxies must live until the browser calls them;
+        # after a stop nothing calls them any more
+        self._owner.destroy()
+
+    def _listen(self, target, name, fn):
+        def guarded(event):
+            try:
+                fn(event)
+            except Exception as exc:
+                self._diag("tab coordination failed", error=repr(exc), on=name)
+        proxy = self._owner.proxy(guarded)
+        target.addEventListener(name, proxy)
+        self._listeners.append((target, name, proxy))
+
+    # -- the role ----------------------------------------------------------------
+    def _become_sender(self):
+        if self.stopped or self.is_sender:
+            return
+        self.is_sender = True
+        now = self.tracker.clock()
+        self.reloads += 1
+        self.engine.reload(now)
+        try:
+            self.store.prune_contexts()
+        except Exception:
+            pass
+        self.engine.resume(now)
+        self.sender.active = True
+        self.sender.kick()
+
+    def _lose_sender(self):
+        if not self.is_sender:
+            return
+        self.is_sender = False
+        self.sender.active = False
+        self._diag("another tab took over sending")
+
+    def _request_lock(self, locks):
+        owner = self._owner
+
+        def granted(lock):
+            if self.stopped:
+                return None  # the lock is released at once
+            holder = []
+
+            def executor(resolve, reject):
+                holder.append(resolve)
+
+            promise = _ffi.js.Promise.new(owner.proxy(executor))
+            self._release = holder[0] if holder else None
+            try:
+                self._become_sender()
+            except Exception as exc:
+                self._diag("becoming the sender failed", error=repr(exc))
+            return promise
+
+        def failed(err):
+            self._diag("Web Locks request failed; using a storage lease", error=str(err))
+            if not self.stopped:
+                self.mode = "lease"
+                self._lease_tick()
+
+        try:
+            result = locks.request(self.lock_name, owner.proxy(granted))
+            if hasattr(result, "catch"):
+                result.catch(owner.proxy(failed))
+        except Exception as exc:
+            failed(exc)
+
+    # -- lease fallback -------------------------------------------------------------
+    def _storage(self):
+        return self.store._backend()
+
+    def _read_lease(self):
+        raw = self.store._get(self.lease_key)
+        if not raw or ":" not in raw:
+            return None, 0.0
+        holder, _sep, expiry = raw.rpartition(":")
+        try:
+            return holder, float(expiry)
+        except ValueError:
+            return None, 0.0
+
+    def _now_ms(self):
+        return float(_ffi.js.Date.now())
+
+    def _lease_tick(self):
+        if self.stopped:
+            return
+        try:
+            holder, expiry = self._read_lease()
+            now = self._now_ms()
+            if holder == self.store.tab or holder is None or expiry <= now:
+                self._storage().setItem(self.lease_key, "%s:%d" % (self.store.tab, now + self.lease * 1000))
+                if self.is_sender:
+                    pass
+                else:
+                    self.timers.call_later(CONFIRM_SECONDS, self._confirm_lease)
+            elif self.is_sender:
+                self._lose_sender()
+        except Exception as exc:
+            self._diag("sender lease failed", error=repr(exc))
+        self.timers.call_later(self.renew, self._lease_tick)
+
+    def _confirm_lease(self):
+        if self.stopped:
+            return
+        holder, _expiry = self._read_lease()
+        if holder == self.store.tab:
+            self._become_sender()
+
+    def _drop_lease(self):
+        try:
+            holder, _expiry = self._read_lease()
+            if holder == self.store.tab:
+                self._storage().removeItem(self.lease_key)
+        except Exception:
+            pass
+
+    # -- events ---------------------------------------------------------------------
+    def _on_pagehide(self, event):
+        if self.mode == "lease" and self.is_sender:
+            self._drop_lease()  # the next tab need not wait for the expiry
+
+    def _on_storage(self, event):
+        key = event.key
+        if _ffi.is_nullish(key):  # localStorage.clear() in another tab
+            self.engine.reload(self.tracker.clock())
+            return
+        key = str(key)
+        if not key.startswith(self.store.namespace + ":"):
+            return
+        if key == self.lease_key and self.mode == "lease":
+            value = event.newValue
+            if self.is_sender and not _ffi.is_nullish(value) and not str(value).startswith(self.store.tab + ":"):
+                self._lose_sender()
+            elif not self.is_sender and _ffi.is_nullish(value):
+                self._lease_tick_soon()
+            return
+        change = self.store.observe(key, event.newValue)
+        if change is None:
+            return
+        if change[0] == "add":
+            if self.engine.adopt(change[1], self.tracker.clock()):
+                self.adopted += 1
+                if self.is_sender:
+                    self.sender.kick()
+        elif self.engine.forget(change[1], change[2]):
+            self.forgotten += 1
+
+    def _lease_tick_soon(self):
+        holder, expiry = self._read_lease()
+        if holder is None:
+            try:
+                self._storage().setItem(self.lease_key, "%s:%d" % (self.store.tab, self._now_ms() + self.lease * 1000))
+            except Exception:
+                return
+            self.timers.call_later(CONFIRM_SECONDS, self._confirm_lease)
+
+    def status(self):
+        return {"mode": self.mode, "sender": self.is_sender, "tab": self.store.tab,
+                "adopted": self.adopted, "forgotten": self.forgotten, "reloads": self.reloads}

@@ -22,6 +22,10 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         rows.extend(core_bench.rows(tmp))
+    if "--core-only" not in sys.argv:
+        import browser_bench
+
+        rows.extend(browser_bench.rows())
     print_table(rows)
 
 

@@ -61,3 +61,129 @@ def test_mpy_full_playback(kw_pages, kaltura_collector):
     assert types(track) == [10003, 10002]
     assert track[0]["fields"]["pageName"] == "mpy-lobby"
     assert kc.verify() == []
+
+
+def test_mpy_seek_past_a_quartile(kw_pages, kaltura_collector):
+    """MicroPython page: seeking past 50% sends SEEK, 75 and 100 but no 25/50."""
+    kc = kaltura_collector
+    p = kw_pages(PAGE)
+    p.wait_sdk_event("WIDGET_LOADED")
+    p.video("v.play();")
+    p.page.wait_for_function("document.querySelector('video').currentTime > 0.1", timeout=20_000)
+    p.video("v.currentTime = 2.4;")
+    p.page.wait_for_function("document.querySelector('video').ended", timeout=20_000)
+    evs = kc.wait_for_events(predicate=lambda evs: T["PLAY_REACHED_100"] in types(evs), service="stats")
+    sid = evs[0]["session_id"]
+    kc.assert_session(sid, ["WIDGET_LOADED", "MEDIA_LOADED", "PLAY", "SEEK", "PLAY_REACHED_75",
+                            "PLAY_REACHED_100"])
+    assert kc.verify() == []
+
+
+def test_mpy_offline_then_online(kw_pages, kaltura_collector):
+    """MicroPython page: offline for most of a playback, then online: every beacon arrives in order, stored once."""
+    kc = kaltura_collector
+    p = kw_pages(PAGE)
+    sid = p.wait_ready()["players"][0]["sessionId"]
+    p.page.wait_for_function("(v => v.buffered.length && v.buffered.end(0) >= v.duration - 0.1)"
+                             "(document.querySelector('video'))", timeout=20_000)
+    p.video("v.play();")
+    kc.wait_for_events(3, session_id=sid)  # WIDGET_LOADED, MEDIA_LOADED, PLAY
+    p.context.set_offline(True)
+    p.video("v.playbackRate = 2;")
+    p.page.wait_for_function("document.querySelector('video').ended", timeout=20_000)
+    p.page.click("#cta")
+    p.page.wait_for_timeout(300)
+    assert T["PLAY_REACHED_100"] not in types(kc.events(session_id=sid))
+    p.context.set_offline(False)
+    kc.wait_for_events(7, session_id=sid, timeout=20)
+    kc.assert_session(sid, FULL)
+    assert types(kc.wait_for_events(2, service="analytics")) == [10003, 10002]
+    ids = [e["beacon_id"] for e in kc.events()]
+    assert len(ids) == len(set(ids))
+    assert kc.verify() == []
+
+
+def test_mpy_backlog_survives_reload(kw_pages, kaltura_collector):
+    """MicroPython page: clicks queued while the collector fails survive a reload (localStorage) and arrive once afterwards."""
+    kc = kaltura_collector
+    p = kw_pages(PAGE)
+    old_session = p.wait_ready()["players"][0]["sessionId"]
+    kc.wait_for_events(2)  # WIDGET_LOADED and PageLoad
+    kc.faults.fail_all()
+    for button in ("#cta", "#share", "#download"):
+        p.page.click(button)
+    for _ in range(100):
+        if kc.faults.applied.get("total", 0):
+            break
+        p.page.wait_for_timeout(50)
+    assert kc.faults.applied.get("total", 0), "the page did not try to send while the collector failed"
+    p.reload()  # the pagehide flush meets 500s too; the records stay queued
+    kc.faults.clear()
+    old = kc.wait_for_events(session_id=old_session, timeout=30,
+                             predicate=lambda evs: T["OPEN_DOWNLOAD"] in types(evs))
+    assert [t for t in types(old) if t != T["MEDIA_LOADED"]] == \
+        [T["WIDGET_LOADED"], T["OPEN_VIRAL"], T["OPEN_DOWNLOAD"]]
+    track = kc.wait_for_events(5, service="analytics", timeout=30)
+    names = [e["fields"].get("buttonName") for e in track if e["event_type"] == 10002]
+    assert names == ["register-now", "share-lobby-video", "download-lobby-video"]
+    assert types(track).count(10003) == 2
+    ids = [e["beacon_id"] for e in kc.events()]
+    assert len(ids) == len(set(ids))
+    assert kc.verify() == []
+
+
+def test_mpy_unload_flush(kw_pages, kaltura_collector):
+    """MicroPython page: beacons queued behind failures leave with keepalive fetches when the page is navigated away."""
+    kc = kaltura_collector
+    p = kw_pages(PAGE)
+    p.wait_ready()
+    kc.wait_for_events(2)
+    kc.faults.fail_next(1)
+    p.page.click("#cta")  # first attempt fails: the retry waits about a second
+    for _ in range(100):
+        if kc.faults.applied.get("total", 0):
+            break
+        p.page.wait_for_timeout(20)
+    p.page.goto("about:blank")  # pagehide: the queued click goes with keepalive
+    track = kc.wait_for_events(2, service="analytics", timeout=5)
+    assert types(track) == [10003, 10002]
+    assert kc.verify() == []
+
+
+def _hold(held):
+    def handler(route):
+        held.append(route)
+    return handler
+
+
+def test_mpy_early_click_and_play(kw_pages, kaltura_collector):
+    """MicroPython page with the interpreter held back: a play and a CTA click before the SDK is ready arrive with their own (earlier) times, in order."""
+    kc = kaltura_collector
+    held = []
+    p = kw_pages(PAGE, wait_ready=False,
+                 setup=lambda p: p.page.route("**/micropython.wasm", _hold(held)))
+    p.page.wait_for_function("window.kalturaWebQueue !== undefined")
+    p.video("v.play();")
+    p.page.wait_for_function("document.querySelector('video').currentTime > 0.3", timeout=20_000)
+    clicked = p.page.evaluate("() => { document.querySelector('#cta').click(); return Date.now() / 1000; }")
+    assert p.page.evaluate("window.__kwReady") is None
+    p.page.wait_for_timeout(300)
+    for route in held:
+        route.continue_()
+    ready = p.wait_ready()
+    ready_epoch = p.page.evaluate("r => (performance.timeOrigin + r) / 1000", ready["readyAt"])
+    assert ready["early"]["snippet"] and ready["early"]["replayed"] >= 3, ready["early"]
+    play = p.wait_sdk_event("PLAY")[0]
+    assert play["t"] < clicked < ready_epoch - 0.25
+    sid = ready["players"][0]["sessionId"]
+    stats = kc.wait_for_events(3, session_id=sid)
+    assert types(stats)[:3] == [T["WIDGET_LOADED"], T["MEDIA_LOADED"], T["PLAY"]]
+    track = kc.wait_for_events(2, service="analytics")
+    assert types(track) == [10003, 10002]
+    replayed_click = [t for name, t in ready["early"]["records"] if name == "click"]
+    assert replayed_click and abs(replayed_click[0] - clicked) < 0.05  # trackEvent has no time field
+    assert int(stats[2]["fields"]["eventTimestamp"]) <= int(clicked)
+    p.page.wait_for_function("document.querySelector('video').ended", timeout=20_000)
+    kc.wait_for_events(7, session_id=sid)
+    kc.assert_session(sid, FULL)
+    assert kc.verify() == []

@@ -272,13 +272,56 @@ class Timers:
         return len(self._pending)
 
 
+_eager = [0]
+
+
 def spawn(coro):
-    """Run a coroutine in the page's event loop without waiting for it."""
+    """Run a coroutine in the page's event loop without waiting for it.
+
+    Inside ``eagerly()`` (the page is being hidden or unloaded) the
+    coroutine runs up to its first ``await`` before this returns, so a
+    ``fetch(..., {keepalive: true})`` is on its way even if no timer of this
+    page ever runs again; otherwise it starts on the next turn of the loop."""
     import asyncio
 
+    if _eager[0]:
+        return _spawn_now(coro)
     if IS_MICROPYTHON:
         return asyncio.create_task(coro)
     return asyncio.ensure_future(coro)
+
+
+def _spawn_now(coro):
+    import asyncio
+
+    if not IS_MICROPYTHON:
+        try:  # Python 3.12+ (Pyodide): the first step runs inside the constructor
+            return asyncio.Task(coro, loop=asyncio.get_event_loop(), eager_start=True)
+        except TypeError:
+            return asyncio.ensure_future(coro)
+    # MicroPython's asyncio has no eager tasks: take the first step by hand.
+    # The rest (reading the answer) is dropped: the page is going away, and a
+    # record that was in fact accepted is sent again on the next load (the
+    # collector keeps one per beacon id).
+    try:
+        coro.send(None)
+    except StopIteration:
+        pass
+    except Exception:
+        pass
+    return None
+
+
+class eagerly:
+    """``with _ffi.eagerly(): sender.flush_keepalive()``: spawns inside start now."""
+
+    def __enter__(self):
+        _eager[0] += 1
+        return self
+
+    def __exit__(self, *exc):
+        _eager[0] -= 1
+        return False
 
 
 def now():
@@ -289,6 +332,12 @@ def now():
     import time
 
     return float(time.time())
+
+
+def now_ms():
+    """Unix milliseconds as a float; use it instead of ``js.Date.now()``, which
+    MicroPython passes through int32 and wraps."""
+    return now() * 1000.0
 
 
 class _Bits:

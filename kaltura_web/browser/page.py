@@ -180,7 +180,7 @@ class KalturaWeb:
         self.tracker.set_online(bool(_ffi.js.navigator.onLine))
         self._listen(win, "online", self._guard(lambda e: self.set_online(True)))
         self._listen(win, "offline", self._guard(lambda e: self.set_online(False)))
-        self._listen(win, "pagehide", self._guard(lambda e: self.sender.flush_keepalive()))
+        self._listen(win, "pagehide", self._guard(lambda e: self.flush_now()))
         self._listen(doc, "visibilitychange", self._guard(self._on_visibility))
 
     def set_online(self, online):
@@ -190,7 +190,13 @@ class KalturaWeb:
 
     def _on_visibility(self, event):
         if str(_ffi.js.document.visibilityState) == "hidden":
-            self.sender.flush_keepalive()
+            self.flush_now()
+
+    def flush_now(self):
+        """The page is being hidden or unloaded: start the keepalive fetches
+        before this handler returns (no later turn of the loop is certain)."""
+        with _ffi.eagerly():
+            return self.sender.flush_keepalive()
 
     # -- declarative instrumentation -----------------------------------------
     def instrument(self, root=None, sync=True, t0=None):
@@ -225,6 +231,9 @@ class KalturaWeb:
         if early is not None:
             report["snippet"] = True
             report["replayed"] = _early.replay(self, early)
+            # what was replayed, for the ready event (clicks carry no time on the wire)
+            report["records"] = [[r["type"], r["t"]] for r in early.records[:50]
+                                 if r["type"] != "timeupdate"]
         for handle in handles:
             state = handle.sync(reconstruct=early is None)
             if state is not None:

@@ -302,3 +302,14 @@ def test_prune_contexts_keeps_referenced_ones():
         engine.acknowledge(TRACK, rec["i"], 0.0)
     assert store.prune_contexts() == 1
     assert store_on(storage).load(STATS) == engine.records(STATS)
+
+
+def test_a_lost_context_still_gives_a_sendable_record():
+    storage = FakeStorage()
+    store = store_on(storage)
+    rec = stats()
+    store.append(STATS, rec)
+    for key in [k for k in storage.data if ":x:" in k]:
+        storage.removeItem(key)
+    [back] = store_on(storage).load(STATS)
+    assert back["p"] == 100 and back["i"] == rec["i"] and "r" not in back

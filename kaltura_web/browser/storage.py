@@ -109,6 +109,7 @@ class LocalStorageStore:
         self.namespace = "%s:%s:%s" % (prefix, _quote_part(partner_id),
                                        _quote_part(user_id) if user_id else "-")
         self._storage = storage
+        self.partner_id = int(partner_id) if str(partner_id).isdigit() else partner_id
         self.budget = int(budget) if budget else DEFAULT_BUDGET
         self.tab = tab or _tab_tag()
         self.used = 0  # bytes (characters) of records and contexts known here
@@ -317,6 +318,8 @@ class LocalStorageStore:
         ctx = None
         if "x" in body:
             ctx = self._read_context(body["x"])
+            if ctx is None:  # pruned by another tab in a race: the partner id is the namespace's
+                ctx = {"p": self.partner_id}
         self._last_raw = raw
         return unpack(queue, body, ctx)
 

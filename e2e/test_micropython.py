@@ -187,3 +187,26 @@ def test_mpy_early_click_and_play(kw_pages, kaltura_collector):
     kc.wait_for_events(7, session_id=sid)
     kc.assert_session(sid, FULL)
     assert kc.verify() == []
+
+
+def test_mpy_cold_start_measurement(kw_pages, kaltura_collector):
+    """Measures the MicroPython page's cold start to 'kaltura-web:ready' and bytes downloaded (appended to build/e2e/cold-start.jsonl)."""
+    import json
+
+    p = kw_pages(PAGE)
+    ready = p.wait_ready()
+    entries = p.page.evaluate("""() => performance.getEntriesByType('navigation')
+        .concat(performance.getEntriesByType('resource'))
+        .map(e => [e.name, e.encodedBodySize || e.transferSize || 0])""")
+    size = sum(n for _name, n in entries)
+    sdk = sum(n for name, n in entries if "/web/dist/mpy/" in name)
+    result = {"page": PAGE, "ready_ms": round(ready["readyAt"]),
+              "sdk_start_ms": round(ready["readyAt"] - ready["startedAt"]), "bytes": size, "sdk_bytes": sdk}
+    results = ROOT / "build" / "e2e"
+    results.mkdir(parents=True, exist_ok=True)
+    with open(results / "cold-start.jsonl", "a") as fh:
+        fh.write(json.dumps(result) + "\n")
+    print(result)
+    assert not [name for name, _n in entries if "/kaltura_web/collector" in name or "/cpython/" in name]
+    assert ready["readyAt"] < 10_000 and 100_000 < size < 3_000_000
+    kaltura_collector.wait_for_events(1, service="analytics")

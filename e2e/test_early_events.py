@@ -1,0 +1,74 @@
+"""Events from before the SDK is ready: the inline snippet's queue (portal.html) and the no-snippet reconstruction (pyodide.html)."""
+
+from kaltura_web.catalog import STATS_TYPE_BY_NAME as T
+
+FULL = ["WIDGET_LOADED", "MEDIA_LOADED", "PLAY", "PLAY_REACHED_25", "PLAY_REACHED_50",
+        "PLAY_REACHED_75", "PLAY_REACHED_100"]
+DIAGNOSTICS = """window.__kwDiag = [];
+window.addEventListener('kaltura-web:diagnostic', e => window.__kwDiag.push(e.detail));"""
+
+
+def types(events):
+    return [e["event_type"] for e in events]
+
+
+def ready_epoch(p, ready):
+    return p.page.evaluate("r => (performance.timeOrigin + r) / 1000", ready["readyAt"])
+
+
+def test_early_play_and_click_are_replayed(kw_pages, kaltura_collector):
+    """PyScript + Pyodide page: play and a CTA click right after navigation (before ready) arrive with their own earlier times, in order, linter clean."""
+    kc = kaltura_collector
+    p = kw_pages("/web/portal.html", wait_ready=False)
+    p.page.wait_for_function("window.kalturaWebQueue !== undefined")
+    played = p.page.evaluate("() => { document.querySelector('video').play(); return Date.now() / 1000; }")
+    p.page.wait_for_function("document.querySelector('video').currentTime > 0.2", timeout=20_000)
+    clicked = p.page.evaluate("() => { document.querySelector('#cta').click(); return Date.now() / 1000; }")
+    assert p.page.evaluate("window.__kwReady") is None, "the SDK was ready before the early events"
+    ready = p.wait_ready()
+    done = ready_epoch(p, ready)
+    early = ready["early"]
+    assert early["snippet"] and early["replayed"] >= 4, early  # loadedmetadata, play, playing, click...
+    names = [name for name, _t in early["records"]]
+    assert names.index("play") < names.index("playing") < names.index("click")
+    click_t = [t for name, t in early["records"] if name == "click"][0]
+    assert abs(click_t - clicked) < 0.05 and click_t < done
+    play = p.wait_sdk_event("PLAY")[0]
+    assert played - 0.05 <= play["t"] < clicked < done
+    sid = ready["players"][0]["sessionId"]
+    stats = kc.wait_for_events(3, session_id=sid)
+    assert types(stats)[:3] == [T["WIDGET_LOADED"], T["MEDIA_LOADED"], T["PLAY"]]
+    assert int(stats[2]["fields"]["eventTimestamp"]) <= int(clicked) < done
+    track = kc.wait_for_events(2, service="analytics")
+    assert types(track) == [10003, 10002]
+    assert track[1]["fields"]["buttonName"] == "register-now"
+    p.page.wait_for_function("document.querySelector('video').ended", timeout=20_000)
+    kc.wait_for_events(7, session_id=sid)
+    kc.assert_session(sid, FULL)
+    assert p.page.evaluate("window.kalturaWebQueue.length") == 0  # drained
+    assert kc.verify() == []
+
+
+def test_no_snippet_reconstructs_playback(kw_pages, kaltura_collector):
+    """Page without the snippet, video already playing when the SDK starts: PLAY at the current position and a diagnostic saying it was reconstructed."""
+    kc = kaltura_collector
+    p = kw_pages("/web/pyodide.html", wait_ready=False,
+                 setup=lambda p: p.context.add_init_script(DIAGNOSTICS))
+    assert p.page.evaluate("window.kalturaWebQueue") is None
+    p.video("v.playbackRate = 0.25; v.play();")
+    p.page.wait_for_function("document.querySelector('video').currentTime > 0.1", timeout=20_000)
+    assert p.page.evaluate("window.__kwReady") is None
+    ready = p.wait_ready()
+    early = ready["early"]
+    assert early["snippet"] is False and len(early["reconstructed"]) == 1, early
+    state = early["reconstructed"][0]
+    assert state["entryId"] == "0_lobby001" and state["position"] > 0.1
+    play = p.wait_sdk_event("PLAY")[0]
+    assert abs(play["position"] - state["position"]) < 0.01
+    assert play["t"] >= ready_epoch(p, ready) - 1.0  # reconstructed now, not at the unknown real start
+    diag = p.page.evaluate("window.__kwDiag")
+    assert any("reconstructed" in d["message"] for d in diag), diag
+    sid = ready["players"][0]["sessionId"]
+    kc.wait_for_events(3, session_id=sid)
+    assert types(kc.events(session_id=sid))[:3] == [T["WIDGET_LOADED"], T["MEDIA_LOADED"], T["PLAY"]]
+    assert kc.verify() == []

@@ -184,7 +184,8 @@ def test_quota_exceeded_evicts_oldest_never_raises():
     assert storage.data["other-app:junk"] == "x" * 2600  # never touches other keys
 
 
-def test_nothing_to_evict_keeps_the_beacon_in_memory():
+def test_nothing_to_evict_falls_back_to_memory():
+    """Storage full of other data and nothing of ours to evict: the engine keeps its queue in memory."""
     storage = FakeStorage(quota=100)
     storage.setItem("junk", "x" * 90)
     diags = []
@@ -192,9 +193,24 @@ def test_nothing_to_evict_keeps_the_beacon_in_memory():
     rec = stats()
     engine.enqueue(rec, 0.0)
     assert engine.records(STATS) == [rec]
-    assert engine.unpersisted == 1 and engine.storage_dropped == 0
-    assert "storage full: beacon kept in memory only" in diags
+    assert engine.store_failed
+    assert "storage failed; queue kept in memory only" in diags
     assert engine.ready(0.0) == [rec]  # still delivered while the page lives
+
+
+def test_a_store_may_report_the_new_record_unstored():
+    """Contract: append's evictions may end with the record itself; it stays in memory only."""
+    class Full(LocalStorageStore):
+        def append(self, queue, record):
+            return [(queue, record["i"])]
+
+    diags = []
+    engine = DeliveryEngine(Full(100, storage=FakeStorage()), diagnostics=lambda m, d: diags.append(m))
+    rec = stats()
+    engine.enqueue(rec, 0.0)
+    assert engine.records(STATS) == [rec] and engine.unpersisted == 1
+    assert "storage full: beacon kept in memory only" in diags
+    assert engine.reload(0.0) == 0 and engine.records(STATS) == [rec]  # kept across a reload
 
 
 def test_in_flight_record_is_not_dropped_from_memory():

@@ -20,10 +20,10 @@ queue length.  The records a store knows are kept in order of
 key and value) caps what this namespace keeps.  When an append would go
 over it, or ``setItem`` throws (QuotaExceededError), the OLDEST records are
 removed until the new one fits; ``append`` returns the ``(queue, beacon_id)``
-pairs it removed, including the new record itself if nothing made room
-(the engine then keeps it in memory only).  Nothing else raises for a full
-storage; a storage that is disabled raises and the engine falls back to
-memory.
+pairs it removed.  Only when nothing of ours is left to remove and the record
+still does not fit (storage full of other data) does ``append`` raise
+``StorageFull``: the engine then keeps its queue in memory, as for a storage
+that is disabled.
 
 ``storage`` is any object with getItem/setItem/removeItem/key/length
 (default: the page's localStorage, looked up lazily).
@@ -72,6 +72,11 @@ def _is_quota(exc):
 
 class StorageUnavailable(Exception):
     pass
+
+
+class StorageFull(Exception):
+    """Even with every record of ours evicted the new one does not fit."""
+    name = "QuotaExceededError"
 
 
 def pack(record):
@@ -342,8 +347,8 @@ class LocalStorageStore:
 
     def append(self, queue, record):
         """Store ``record``; returns the (queue, beacon_id) pairs evicted to
-        make room (oldest first), possibly ending with ``record`` itself when
-        it could not be stored at all; None when nothing was evicted."""
+        make room (oldest first), None when nothing was evicted.  Raises
+        StorageFull when it does not fit even with all of ours evicted."""
         evicted = []
         body, ctx = pack(record)
         cid = None
@@ -364,8 +369,7 @@ class LocalStorageStore:
                         if not _is_quota(again):
                             raise
         if ctx and cid is None:
-            evicted.append((queue, record["i"]))
-            return evicted
+            raise StorageFull("localStorage full of other data: nothing of ours left to evict")
         if cid is not None:
             body["x"] = cid
         counter = self.key("n", queue)
@@ -385,8 +389,7 @@ class LocalStorageStore:
                 break
             evicted.append(victim)
         if not self._set(key, value, queue, evicted):
-            evicted.append((queue, record["i"]))
-            return evicted
+            raise StorageFull("localStorage full of other data: nothing of ours left to evict")
         self._index_add(queue, seq, self.tab, key, record["i"], size)
         self._set(counter, _b36(seq + 1), queue, evicted)
         return evicted or None

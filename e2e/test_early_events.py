@@ -8,6 +8,24 @@ DIAGNOSTICS = """window.__kwDiag = [];
 window.addEventListener('kaltura-web:diagnostic', e => window.__kwDiag.push(e.detail));"""
 
 
+WHEEL_URL = "**/kaltura_web-0.1.0-py3-none-any.whl"
+
+
+def hold_wheel(held):
+    """Keep the SDK's wheel back until the test releases it: the runtime cannot be ready
+    before the early events, however fast or loaded the machine is."""
+    def setup(p):
+        p.page.route(WHEEL_URL, lambda route: held.append(route))
+    return setup
+
+
+def release(p, held):
+    for route in held:
+        route.continue_()
+    held.clear()
+    p.page.unroute(WHEEL_URL)  # a request not made yet goes straight through
+
+
 def types(events):
     return [e["event_type"] for e in events]
 
@@ -19,12 +37,15 @@ def ready_epoch(p, ready):
 def test_early_play_and_click_are_replayed(kw_pages, kaltura_collector):
     """PyScript + Pyodide page: play and a CTA click right after navigation (before ready) arrive with their own earlier times, in order, linter clean."""
     kc = kaltura_collector
-    p = kw_pages("/web/portal.html", wait_ready=False)
+    held = []
+    p = kw_pages("/web/portal.html", wait_ready=False, setup=hold_wheel(held))
     p.page.wait_for_function("window.kalturaWebQueue !== undefined")
     played = p.page.evaluate("() => { document.querySelector('video').play(); return Date.now() / 1000; }")
     p.page.wait_for_function("document.querySelector('video').currentTime > 0.2", timeout=20_000)
     clicked = p.page.evaluate("() => { document.querySelector('#cta').click(); return Date.now() / 1000; }")
     assert p.page.evaluate("window.__kwReady") is None, "the SDK was ready before the early events"
+    p.page.wait_for_timeout(200)
+    release(p, held)
     ready = p.wait_ready()
     done = ready_epoch(p, ready)
     early = ready["early"]
@@ -52,12 +73,18 @@ def test_early_play_and_click_are_replayed(kw_pages, kaltura_collector):
 def test_no_snippet_reconstructs_playback(kw_pages, kaltura_collector):
     """Page without the snippet, video already playing when the SDK starts: PLAY at the current position and a diagnostic saying it was reconstructed."""
     kc = kaltura_collector
-    p = kw_pages("/web/pyodide.html", wait_ready=False,
-                 setup=lambda p: p.context.add_init_script(DIAGNOSTICS))
+    held = []
+
+    def setup(p):
+        p.context.add_init_script(DIAGNOSTICS)
+        hold_wheel(held)(p)
+
+    p = kw_pages("/web/pyodide.html", wait_ready=False, setup=setup)
     assert p.page.evaluate("window.kalturaWebQueue") is None
     p.video("v.playbackRate = 0.25; v.play();")
     p.page.wait_for_function("document.querySelector('video').currentTime > 0.1", timeout=20_000)
     assert p.page.evaluate("window.__kwReady") is None
+    release(p, held)
     ready = p.wait_ready()
     early = ready["early"]
     assert early["snippet"] is False and len(early["reconstructed"]) == 1, early

@@ -163,6 +163,7 @@ def test_mpy_early_click_and_play(kw_pages, kaltura_collector):
     p = kw_pages(PAGE, wait_ready=False,
                  setup=lambda p: p.page.route("**/micropython.wasm", _hold(held)))
     p.page.wait_for_function("window.kalturaWebQueue !== undefined")
+    p.page.wait_for_function("document.querySelector('video').readyState >= 1", timeout=20_000)
     p.video("v.play();")
     p.page.wait_for_function("document.querySelector('video').currentTime > 0.3", timeout=20_000)
     clicked = p.page.evaluate("() => { document.querySelector('#cta').click(); return Date.now() / 1000; }")
@@ -170,6 +171,7 @@ def test_mpy_early_click_and_play(kw_pages, kaltura_collector):
     p.page.wait_for_timeout(300)
     for route in held:
         route.continue_()
+    p.page.unroute("**/micropython.wasm")
     ready = p.wait_ready()
     ready_epoch = p.page.evaluate("r => (performance.timeOrigin + r) / 1000", ready["readyAt"])
     assert ready["early"]["snippet"] and ready["early"]["replayed"] >= 3, ready["early"]

@@ -18,12 +18,12 @@ setup: system $(VENV)/.installed web/node_modules/.installed $(WHEEL) $(PYODIDE_
 # Debian's Chromium (Playwright cannot download its own here), ffmpeg for the test video, Node for the runtimes.
 system:
 	@missing=""; \
-	for c in chromium ffmpeg node npm; do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	for c in chromium ffmpeg node npm curl; do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages for:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium ffmpeg nodejs npm >/dev/null; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium ffmpeg nodejs npm curl >/dev/null; \
 	fi; \
-	for c in chromium ffmpeg node npm; do command -v $$c >/dev/null 2>&1 || { echo "ERROR: $$c is still missing" >&2; exit 1; }; done
+	for c in chromium ffmpeg node npm curl; do command -v $$c >/dev/null 2>&1 || { echo "ERROR: $$c is still missing" >&2; exit 1; }; done
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,10 +35,17 @@ web/node_modules/.installed: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The wheel (Pyodide, PyScript) and, for MicroPython pages, the same sources as plain files:
+# only the core and the browser edge, so an mpy page loads just what it needs.
 $(WHEEL): $(CORE_SOURCES) $(VENV)/.installed
 	rm -rf web/dist build
 	$(PY) -m pip wheel -q --no-deps -w web/dist .
 	rm -rf build
+	mkdir -p web/dist/mpy/kaltura_web/browser
+	cp kaltura_web/__init__.py kaltura_web/_compat.py kaltura_web/catalog.py kaltura_web/delivery.py \
+	  kaltura_web/encoding.py kaltura_web/protocol.py kaltura_web/session.py kaltura_web/tracker.py \
+	  web/dist/mpy/kaltura_web/
+	cp kaltura_web/browser/*.py web/dist/mpy/kaltura_web/browser/
 
 # pyodide-http from PyPI, loaded by URL inside Pyodide (no CDN, no micropip)
 $(PYODIDE_HTTP): $(VENV)/.installed

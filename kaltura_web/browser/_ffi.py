@@ -411,6 +411,27 @@ def guarded(fn, *args):
     raise JsException(str(name) + ": " + str(getattr(err, "message", err)))
 
 
+_method_guard = [None]
+
+
+def guarded_call(obj, method, *args):
+    """``obj.method(*args)`` with a JS exception turned into ``JsException`` on
+    every runtime (``guarded`` for methods that need their ``this``, such as
+    ``localStorage.setItem`` when the quota is full)."""
+    if not IS_MICROPYTHON:
+        return getattr(obj, method)(*args)
+    wrapper = _method_guard[0]
+    if wrapper is None:
+        wrapper = _method_guard[0] = js.Function.new(
+            "o", "m", "a", "try { return [true, o[m].apply(o, a)]; } catch (e) { return [false, e]; }")
+    result = wrapper(obj, method, to_js(list(args)))
+    if result[0]:
+        return result[1]
+    err = result[1]
+    name = getattr(err, "name", "Error") if not is_nullish(err) else "Error"
+    raise JsException(str(name) + ": " + str(getattr(err, "message", err)))
+
+
 def dispatch(target, name, detail=None):
     """Dispatch a CustomEvent ``name`` (with ``detail``) on ``target``."""
     _need_browser()

@@ -16,7 +16,7 @@ gone is re-sent on the next load (the collector keeps one per beacon id).
 """
 
 from .. import encoding
-from ..tracker import mask_ks
+from ..tracker import MAX_BATCH_BYTES, mask_ks
 from . import _ffi
 from .transport import KEEPALIVE_BUDGET
 
@@ -134,20 +134,39 @@ class AsyncSender:
 
     # -- page lifecycle --------------------------------------------------------
     def flush_keepalive(self):
-        """Send every queued record with keepalive fetches (64 KB budget)."""
+        """Send the queue with keepalive fetches (64 KB of bodies in flight):
+        stats.collect records as ordered multirequest batches, so the order
+        survives the page going away; trackEvent records one by one."""
         if self.closed or not self.active or not self.tracker.engine.online:
             return 0  # only the sender tab flushes: the others' records are in the shared store
+        tracker = self.tracker
         started = 0
-        for record in self.tracker.queued():
+        chunk, chunk_size = [], 0
+        requests = []
+        for record in tracker.queued():
             if record["i"] in self._keepalive_ids:
                 continue
-            req = encoding.encode(record, self.tracker.ks, self.tracker.service_url,
-                                  self.tracker.analytics_url)
+            if record["k"] != encoding.STATS:
+                requests.append(encoding.encode(record, tracker.ks, tracker.service_url,
+                                                tracker.analytics_url))
+                continue
+            # a call's size in a multirequest: its fields plus the N: prefixes
+            size = len(encoding.encode(record, None, tracker.service_url, tracker.analytics_url).body) + 120
+            if chunk and (chunk_size + size > MAX_BATCH_BYTES or len(chunk) >= tracker.batch_size):
+                requests.append(encoding.encode_batch(chunk, tracker.ks, tracker.service_url))
+                chunk, chunk_size = [], 0
+            chunk.append(record)
+            chunk_size += size
+        if chunk:
+            requests.append(encoding.encode_batch(chunk, tracker.ks, tracker.service_url))
+        requests.sort(key=lambda r: 0 if r.queue == encoding.STATS else 1)
+        for req in requests:
             size = len(req.body)
             if self._keepalive_bytes + size > KEEPALIVE_BUDGET:
                 break
             self._keepalive_bytes += size
-            self._keepalive_ids.add(req.beacon_id)
+            for beacon_id in req.beacon_ids:
+                self._keepalive_ids.add(beacon_id)
             _ffi.spawn(self._send_keepalive(req, size))
             started += 1
         return started
@@ -157,12 +176,17 @@ class AsyncSender:
             status, body = await self.transport.send(req, keepalive=True)
         finally:
             self._keepalive_bytes -= size
-            self._keepalive_ids.discard(req.beacon_id)
-        outcome, _reason = encoding.classify(status, body)
-        if outcome == encoding.ACCEPTED:
-            if self.tracker.engine.acknowledge(req.queue, req.beacon_id, self.tracker.clock()):
-                self.sent += 1
-                self.kick()
+            for beacon_id in req.beacon_ids:
+                self._keepalive_ids.discard(beacon_id)
+        outcomes = encoding.classify_batch(status, body, len(req.beacon_ids))
+        acked = 0
+        for i in range(len(req.beacon_ids)):
+            if outcomes[i][0] == encoding.ACCEPTED:
+                if self.tracker.engine.acknowledge(req.queue, req.beacon_ids[i], self.tracker.clock()):
+                    acked += 1
+        if acked:
+            self.sent += acked
+            self.kick()
 
     def hold_until_ks(self, retry=10.0):
         """Send nothing until the KS provider gives a KS; ask again every

@@ -270,7 +270,7 @@ class LocalStorageStore:
         nothing more could be evicted."""
         while True:
             try:
-                self._backend().setItem(key, value)
+                _ffi.guarded_call(self._backend(), "setItem", key, value)
                 return True
             except Exception as exc:
                 if not _is_quota(exc) or prefer is None:
@@ -436,7 +436,7 @@ class LocalStorageStore:
         dead = self._read_list(key)
         dead.append({"record": record, "reason": reason})
         try:
-            self._backend().setItem(key, _dumps(dead[-MAX_DEAD_LETTERS:]))
+            _ffi.guarded_call(self._backend(), "setItem", key, _dumps(dead[-MAX_DEAD_LETTERS:]))
         except Exception as exc:
             if not _is_quota(exc):
                 raise  # a full storage only loses the dead letter

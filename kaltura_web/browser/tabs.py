@@ -193,7 +193,7 @@ class TabCoordinator:
             return None, 0.0
 
     def _now_ms(self):
-        return float(_ffi.js.Date.now())
+        return _ffi.now_ms()  # js.Date.now() wraps on MicroPython (int32)
 
     def _lease_tick(self):
         if self.stopped:

@@ -12,7 +12,7 @@ def _tracker(store=None, max_queue=20000):
     return Tracker(100, clock=lambda: clock[0], rng=random.Random(1), ks="ks",
                    service_url="http://127.0.0.1:1/api_v3", analytics_url="http://127.0.0.1:1",
                    referrer="https://portal.example.com/events/keynote-2025?ref=lobby",
-                   store=store, max_queue=max_queue), clock
+                   store=store, max_queue=max_queue, batch_size=1), clock
 
 
 def observation_us(n=20000):

@@ -87,6 +87,7 @@ AD_EVENT_PREFIX = {"preroll": "PREROLL", "midroll": "MIDROLL", "postroll": "POST
 BUMPER_EVENTS = {"pre": "PRE_BUMPER_PLAYED", "post": "POST_BUMPER_PLAYED"}
 
 _NO_POSITION = ("WIDGET_LOADED", "MEDIA_LOADED")
+_INF = float("inf")
 
 # Forward playback counts as natural when the playhead moved no further than
 # the elapsed time allows (at the playback rate), plus this slack in seconds.
@@ -256,7 +257,8 @@ class PlaybackSession:
     # -- the one entry point -----------------------------------------------
     def observe(self, kind, t, **data):
         """Feed one observation; returns the events it caused, in order."""
-        if not is_number(t):
+        kind_t = type(t)
+        if kind_t is not float and kind_t is not int:
             raise TypeError("observation time must be a number of seconds, got %r" % (t,))
         table = TRANSITIONS.get(self.state, {})
         if kind not in table:
@@ -268,7 +270,7 @@ class PlaybackSession:
                 raise ValueError("unknown observation %r" % (kind,))
             self._report("dropped observation %r in state %s" % (kind, self.state))
             return []
-        if is_nan(t):
+        if t != t:  # NaN
             self._report("dropped observation %r: time is NaN" % kind)
             return []
         if self.last_t is not None and t < self.last_t:
@@ -276,10 +278,12 @@ class PlaybackSession:
             t = self.last_t
         self.last_t = t
         if "position" in data:
-            pos = self._checked_position(data["position"], "position")
-            if pos is False:
-                return []
-            data["position"] = pos
+            pos = data["position"]
+            if type(pos) is not float or not 0.0 <= pos < _INF:  # the common case is a sane float
+                pos = self._checked_position(pos, "position")
+                if pos is False:
+                    return []
+                data["position"] = pos
         self._out = []
         handler = self._handlers.get(kind)
         if handler is None:

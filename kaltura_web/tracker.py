@@ -325,7 +325,13 @@ class Player:
         return self.observe("waiting", t, position=position)
 
     def progress(self, position, t=None):
-        return self.observe("progress", t, position=position)
+        # the hot path (every timeupdate): no events in the common case
+        tracker = self.tracker
+        events = self.session.observe("progress", tracker.clock() if t is None else tracker._now(t),
+                                      position=position)
+        if events:
+            tracker._events(self, events)
+        return events
 
     def ended(self, t=None):
         return self.observe("ended", t)

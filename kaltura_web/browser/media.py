@@ -33,6 +33,7 @@ class Attachment:
         self.player = player
         self.document = document if document is not None else _ffi.js.document
         self.on_change = on_change  # optional hook after each observation
+        self._handlers = {}
         self._owner = _ffi.ProxyOwner()
         self._listeners = []  # (target, name, proxy)
         self._played = False
@@ -134,7 +135,10 @@ class Attachment:
     def _on(self, kind, event):
         """Every listener lands here; observations never raise into the page."""
         try:
-            getattr(self, "_ev_" + kind.replace(":", "_"))(event)
+            handler = self._handlers.get(kind)
+            if handler is None:
+                handler = self._handlers[kind] = getattr(self, "_ev_" + kind.replace(":", "_"))
+            handler(event)
         except Exception as exc:
             self.player.tracker._diagnose("media event handler failed",
                                           {"event": kind, "error": repr(exc)})

@@ -411,6 +411,15 @@ def guarded(fn, *args):
     raise JsException(str(name) + ": " + str(getattr(err, "message", err)))
 
 
+def remove_listeners(listeners):
+    """removeEventListener for each ``(target, name, proxy)``, never raising."""
+    for target, name, proxy in listeners:
+        try:
+            target.removeEventListener(name, proxy)
+        except Exception:
+            pass
+
+
 _method_guard = [None]
 
 

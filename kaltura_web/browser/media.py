@@ -123,11 +123,7 @@ class Attachment:
         if not self.attached:
             return
         self.attached = False
-        for target, name, proxy in self._listeners:
-            try:
-                target.removeEventListener(name, proxy)
-            except Exception:
-                pass
+        _ffi.remove_listeners(self._listeners)
         self._listeners = []
         self._owner.destroy()
 

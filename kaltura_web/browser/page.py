@@ -292,8 +292,7 @@ class KalturaWeb:
         for a in self.attachments:
             a.detach()
         self.attachments = []
-        for target, name, proxy in self._listeners:
-            target.removeEventListener(name, proxy)
+        _ffi.remove_listeners(self._listeners)
         self._listeners = []
         self._owner.destroy()
         self.sender.close()

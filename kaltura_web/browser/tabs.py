@@ -102,11 +102,7 @@ class TabCoordinator:
                 pass
         if self.mode == "lease":
             self._drop_lease()
-        for target, name, proxy in self._listeners:
-            try:
-                target.removeEventListener(name, proxy)
-            except Exception:
-                pass
+        _ffi.remove_listeners(self._listeners)
         self._listeners = []
         self.timers.cancel_all()
         # the lock callback's proxies must live until the browser calls them;

@@ -53,20 +53,28 @@ def cmd_ks(args) -> int:
     return 0
 
 
-def cmd_verify(args) -> int:
+def _stored_events(db):
+    """Every stored event of a collector database, or None (and a message) when it is missing."""
     from pathlib import Path
 
-    from .linter import lint
     from .store import Store
 
-    if not Path(args.db).exists():
-        print(f"no such database: {args.db}", file=sys.stderr)
-        return 2
-    store = Store(args.db)
+    if not Path(db).exists():
+        print(f"no such database: {db}", file=sys.stderr)
+        return None
+    store = Store(db)
     try:
-        events = store.events()
+        return store.events()
     finally:
         store.close()
+
+
+def cmd_verify(args) -> int:
+    from .linter import lint
+
+    events = _stored_events(args.db)
+    if events is None:
+        return 2
     findings = lint(events)
     for finding in findings:
         print(finding)
@@ -173,19 +181,12 @@ def format_summary(data) -> str:
 
 def cmd_report(args) -> int:
     import json
-    from pathlib import Path
 
     from .reports import EventFilter, summary
-    from .store import Store
 
-    if not Path(args.db).exists():
-        print(f"no such database: {args.db}", file=sys.stderr)
+    events = _stored_events(args.db)
+    if events is None:
         return 2
-    store = Store(args.db)
-    try:
-        events = store.events()
-    finally:
-        store.close()
     flt = EventFilter(from_date=args.from_time, to_date=args.to_time, entry_ids=_joined(args.entry),
                       apps=_joined(args.app), user_ids=_joined(args.user))
     data = summary(events, flt)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..catalog import BUTTON_CLICKED, PAGE_LOAD
+from .linter import _num
 
 # stats.collect types used here (catalog.STATS_EVENT_TYPES)
 MEDIA_LOADED, PLAY, REPLAY = 2, 3, 16
@@ -126,15 +127,6 @@ def filter_events(events, flt: EventFilter | None) -> list:
 
 
 # ---------------------------------------------------------------- playback sessions
-
-
-def _num(value):
-    try:
-        if value is None or value == "" or isinstance(value, bool):
-            return None
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 @dataclass

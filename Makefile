@@ -35,17 +35,13 @@ web/node_modules/.installed: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The wheel (Pyodide, PyScript) and, for MicroPython pages, the same sources as plain files:
-# only the core and the browser edge, so an mpy page loads just what it needs.
-$(WHEEL): $(CORE_SOURCES) $(VENV)/.installed
+# The wheel (Pyodide, PyScript) and, for MicroPython pages, one archive of the core and the
+# browser edge precompiled to .mpy (tools/build_mpy.py): a page loads just what it needs.
+$(WHEEL): $(CORE_SOURCES) $(VENV)/.installed tools/build_mpy.py
 	rm -rf web/dist build
 	$(PY) -m pip wheel -q --no-deps -w web/dist .
 	rm -rf build
-	mkdir -p web/dist/mpy/kaltura_web/browser
-	cp kaltura_web/__init__.py kaltura_web/_compat.py kaltura_web/catalog.py kaltura_web/delivery.py \
-	  kaltura_web/encoding.py kaltura_web/protocol.py kaltura_web/session.py kaltura_web/tracker.py \
-	  web/dist/mpy/kaltura_web/
-	cp kaltura_web/browser/*.py web/dist/mpy/kaltura_web/browser/
+	$(PY) tools/build_mpy.py web/dist/kaltura_web-mpy.zip
 
 # pyodide-http from PyPI, loaded by URL inside Pyodide (no CDN, no micropip)
 $(PYODIDE_HTTP): $(VENV)/.installed

@@ -17,6 +17,8 @@ PAGES = (
     ("plain Pyodide", "/web/pyodide.html"),
     ("JavaScript baseline", "/web/bench/baseline.html"),
 )
+# the runtime alone (no SDK): the floor a MicroPython page cannot go below
+FLOOR = ("PyScript + MicroPython, empty page (runtime floor)", "/web/bench/mpy-empty.html")
 READY_PROBE = ("window.addEventListener('kaltura-web:ready', () => {"
                " window.__kwBenchReady = performance.now(); });")
 # bytes of every response body the page fetched (no compression on localhost)
@@ -160,10 +162,10 @@ def rows(runs=3):
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         base = server.base_url
         cold = {}
-        for name, path in PAGES:
+        for name, path in PAGES + (FLOOR,):
             cold[name] = cold_start(browser, base, path, runs)
         js_ms = cold["JavaScript baseline"][0]
-        for name, _ in PAGES:
+        for name, _ in PAGES + (FLOOR,):
             ms, size = cold[name]
             out.append(("cold start to tracker ready: %s" % name,
                         "%.0f ms (%.1fx JS), %.2f MB" % (ms, ms / js_ms, size / 1e6)))

@@ -1,6 +1,5 @@
 """The SDK on MicroPython (PyScript ``<script type="mpy">``, web/portal-mpy.html): same core, same edge."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -8,8 +7,6 @@ import pytest
 from kaltura_web.catalog import STATS_TYPE_BY_NAME as T
 
 ROOT = Path(__file__).resolve().parent.parent
-MPY_DIST = ROOT / "web/dist/mpy/kaltura_web"
-CORE = ("__init__", "_compat", "catalog", "delivery", "encoding", "protocol", "session", "tracker")
 PAGE = "/web/portal-mpy.html"
 QUARTILES = ["PLAY_REACHED_25", "PLAY_REACHED_50", "PLAY_REACHED_75", "PLAY_REACHED_100"]
 FULL = ["WIDGET_LOADED", "MEDIA_LOADED", "PLAY"] + QUARTILES
@@ -17,15 +14,11 @@ REQUIRED = ("partnerId", "entryId", "eventType", "sessionId", "eventTimestamp")
 
 
 @pytest.fixture(scope="module", autouse=True)
-def mpy_sources():
-    """The page loads the package from web/dist/mpy/ (what `make setup` copies); refresh it from the tree."""
-    if MPY_DIST.exists():
-        shutil.rmtree(MPY_DIST)
-    (MPY_DIST / "browser").mkdir(parents=True)
-    for name in CORE:
-        shutil.copy(ROOT / "kaltura_web" / (name + ".py"), MPY_DIST / (name + ".py"))
-    for path in (ROOT / "kaltura_web/browser").glob("*.py"):
-        shutil.copy(path, MPY_DIST / "browser" / path.name)
+def mpy_bundle():
+    """The page loads the package from web/dist/kaltura_web-mpy.zip (what `make setup` builds); rebuild it from the tree."""
+    import runpy
+
+    runpy.run_path(str(ROOT / "tools" / "build_mpy.py"))["build"](ROOT / "web/dist/kaltura_web-mpy.zip")
 
 
 def types(events):
@@ -201,7 +194,7 @@ def test_mpy_cold_start_measurement(kw_pages, kaltura_collector):
         .concat(performance.getEntriesByType('resource'))
         .map(e => [e.name, e.encodedBodySize || e.transferSize || 0])""")
     size = sum(n for _name, n in entries)
-    sdk = sum(n for name, n in entries if "/web/dist/mpy/" in name)
+    sdk = sum(n for name, n in entries if "/web/dist/kaltura_web-mpy.zip" in name)
     result = {"page": PAGE, "ready_ms": round(ready["readyAt"]),
               "sdk_start_ms": round(ready["readyAt"] - ready["startedAt"]), "bytes": size, "sdk_bytes": sdk}
     results = ROOT / "build" / "e2e"

@@ -12,11 +12,17 @@ import pytest
 CURL = shutil.which("curl")
 
 
+def require_curl():
+    """The real curl binary; its absence fails the test (make setup installs it)."""
+    if CURL is None:
+        pytest.fail("curl is required for the guide's curl calls: run `make setup` (apt-get install curl)",
+                    pytrace=False)
+    return CURL
+
+
 def curl_post(url, pairs, extra=()):
     """POST form fields with the real curl binary, like the guide's examples."""
-    if CURL is None:
-        pytest.skip("curl not installed")
-    cmd = [CURL, "-s", "-S", "-X", "POST", url, *extra]
+    cmd = [require_curl(), "-s", "-S", "-X", "POST", url, *extra]
     for key, value in pairs:
         cmd += ["-d", f"{key}={value}"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=20)

@@ -11,7 +11,7 @@ import pytest
 
 from kaltura_web.collector.faults import FaultPlan, FaultSpecError
 
-from collector_helpers import CURL, http, post_json, stats_fields
+from collector_helpers import http, post_json, require_curl, stats_fields
 
 
 def send(kc, collect_url, session="f", event_type=1, beacon=None):
@@ -66,11 +66,10 @@ def test_drop_is_a_connection_error(kaltura_collector, collect_url, when):
 
 def test_drop_seen_by_curl(kaltura_collector, collect_url):
     """curl sees 'Empty reply from server' (exit 52) or a reset, not an HTTP status."""
-    if CURL is None:
-        pytest.skip("curl not installed")
+    curl = require_curl()
     kc = kaltura_collector
     kc.faults.drop_next(1, when="before")
-    proc = subprocess.run([CURL, "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", collect_url,
+    proc = subprocess.run([curl, "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", collect_url,
                            "-d", "format=1"], capture_output=True, text=True, timeout=10)
     assert proc.returncode in (52, 56) and proc.stdout == "000"
 

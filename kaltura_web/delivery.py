@@ -34,7 +34,6 @@ DEFAULT_MAX_QUEUE = 1000
 
 # queue states
 IDLE = "idle"
-IN_FLIGHT = "in_flight"
 WAITING = "waiting"  # retrying after a transient failure
 STALLED = "stalled"  # retries used up; waits for a trigger or the long timer
 PAUSED_AUTH = "paused_auth"
@@ -77,7 +76,7 @@ class MemoryStore:
 
 
 class _Queue:
-    __slots__ = ("name", "items", "state", "attempts", "stalls", "due", "in_flight", "batch")
+    __slots__ = ("name", "items", "state", "attempts", "stalls", "due", "batch")
 
     def __init__(self, name, items):
         self.name = name
@@ -86,8 +85,12 @@ class _Queue:
         self.attempts = 0  # failed sends of the head record in this round
         self.stalls = 0
         self.due = 0.0
-        self.in_flight = None  # the head record while a request is out
-        self.batch = []  # every record that request carries (head first)
+        self.batch = []  # the records of the request that is out (head first), or []
+
+    @property
+    def in_flight(self):
+        """The head record while a request is out, else None."""
+        return self.batch[0] if self.batch else None
 
 
 class DeliveryEngine:
@@ -154,7 +157,7 @@ class DeliveryEngine:
         overflow = len(q.items) - self.max_queue
         if overflow > 0:
             # never drop records in flight: their answer is still coming
-            start = len(q.batch) if q.in_flight is not None else 0
+            start = len(q.batch)
             victims = q.items[start:start + overflow]
             del q.items[start:start + overflow]
             if start == 0:
@@ -177,9 +180,8 @@ class DeliveryEngine:
         fetch during page unload): forget it.  Returns True if it was queued.
         A record in flight is left to its own answer."""
         q = self.queues[queue]
-        for record in q.batch:
-            if record["i"] == beacon_id:
-                return False
+        if self._flying(q, beacon_id):
+            return False
         for record in q.items:
             if record["i"] == beacon_id:
                 self._remove(q, record)
@@ -207,10 +209,9 @@ class DeliveryEngine:
                 known[r["i"]] = r
             items = []
             seen = {}
-            if q.in_flight is not None:
-                for flight in q.batch or [q.in_flight]:
-                    items.append(flight)
-                    seen[flight["i"]] = True
+            for flight in q.batch:
+                items.append(flight)
+                seen[flight["i"]] = True
             for rec in stored:
                 rid = rec["i"]
                 if rid in seen:
@@ -251,11 +252,7 @@ class DeliveryEngine:
         q = self.queues.get(queue)
         if q is None or self._flying(q, beacon_id):
             return False
-        for i in range(len(q.items)):
-            if q.items[i]["i"] == beacon_id:
-                del q.items[i]
-                return True
-        return False
+        return self._drop_local(q, beacon_id)
 
     def ready(self, now):
         """Records to send now (each queue: its head, if it may send)."""
@@ -277,7 +274,6 @@ class DeliveryEngine:
                 continue
             size = limits.get(q.name, 1) if limits else 1
             q.batch = q.items[:max(1, size)]
-            q.in_flight = q.batch[0]
             if q.state == IDLE:
                 q.attempts = 0
             out.append(list(q.batch))
@@ -298,7 +294,6 @@ class DeliveryEngine:
             self._report("answer for a record not in flight ignored",
                          beacon=head["i"] if head else None)
             return []
-        q.in_flight = None
         q.batch = []
         actions = []
         for record, outcome, reason in results:
@@ -375,10 +370,17 @@ class DeliveryEngine:
 
     # -- internals ---------------------------------------------------------
     def _flying(self, q, beacon_id):
-        if q.in_flight is None:
-            return False
-        for r in q.batch or [q.in_flight]:
+        for r in q.batch:
             if r["i"] == beacon_id:
+                return True
+        return False
+
+    def _drop_local(self, q, beacon_id):
+        """Remove a record from the in-memory queue only; True if it was there."""
+        items = q.items
+        for i in range(len(items)):
+            if items[i]["i"] == beacon_id:
+                del items[i]
                 return True
         return False
 
@@ -397,11 +399,8 @@ class DeliveryEngine:
                 continue
             if self._flying(q, beacon_id):
                 continue  # its answer is still coming; it is simply no longer stored
-            for i in range(len(q.items)):
-                if q.items[i]["i"] == beacon_id:
-                    del q.items[i]
-                    dropped += 1
-                    break
+            if self._drop_local(q, beacon_id):
+                dropped += 1
         if dropped:
             self.dropped += dropped
             self.storage_dropped += dropped
@@ -409,13 +408,7 @@ class DeliveryEngine:
                          total_dropped=self.storage_dropped)
 
     def _remove(self, q, record):
-        if q.items and q.items[0]["i"] == record["i"]:
-            del q.items[0]
-        else:
-            for i in range(len(q.items)):
-                if q.items[i]["i"] == record["i"]:
-                    del q.items[i]
-                    break
+        self._drop_local(q, record["i"])  # the head, when settling: found at once
         if self._memory_only:
             self._memory_only.pop(record["i"], None)
         self._store_call("remove", q.name, record["i"])

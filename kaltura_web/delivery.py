@@ -143,10 +143,6 @@ class DeliveryEngine:
     def records(self, queue):
         return list(self.queues[queue].items)
 
-    def peek(self, queue, count):
-        """The first ``count`` records of a queue (not marked in flight)."""
-        return self.queues[queue].items[:count]
-
     def enqueue(self, record, now):
         """Persist ``record`` then queue it; overflow drops the oldest."""
         q = self.queues[record["k"]]

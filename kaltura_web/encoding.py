@@ -170,29 +170,43 @@ def encode(record, ks, service_url, analytics_url) -> Request:
     return Request(record["k"], record["i"], url, urlencode(pairs))
 
 
-def encode_batch(records, ks, service_url):
-    """One multirequest carrying several stats.collect beacons in order.
+MAX_BATCH_BYTES = 60000  # a multirequest body stays under the 64 KB keepalive budget
+
+
+def encode_batch(records, ks, service_url, max_bytes=MAX_BATCH_BYTES):
+    """One multirequest carrying stats.collect beacons in order.
 
     Kaltura runs the calls one after the other and answers a list with one
     result per call; one request (and one server transaction) instead of many
-    is how a backlog drains quickly without giving up FIFO order."""
+    is how a backlog drains quickly without giving up FIFO order.  Calls are
+    added while the body stays within ``max_bytes`` (at least one):
+    ``Request.beacon_ids`` says which records it carries, the rest wait."""
     if len(records) == 1:
         return encode(records[0], ks, service_url, service_url)
-    pairs = []
+    head = []
     if ks:
-        pairs.append(("ks", ks))
-    pairs.append(("format", "1"))
+        head.append(("ks", ks))
+    head.append(("format", "1"))
+    parts = [urlencode(head)]
+    size = len(parts[0])
+    ids = []
     for n in range(len(records)):
         if records[n]["k"] != STATS:
             raise ValueError("only stats.collect beacons can share a multirequest")
         prefix = str(n + 1) + ":"
-        pairs.append((prefix + "service", "stats"))
-        pairs.append((prefix + "action", "collect"))
+        pairs = [(prefix + "service", "stats"), (prefix + "action", "collect")]
         for name, value in wire_fields(records[n]):
             # event[x] -> N:event:x (the multirequest form of nested fields)
             pairs.append((prefix + name.replace("[", ":").replace("]", ""), value))
-    ids = tuple(r["i"] for r in records)
-    return Request(STATS, ids[0], service_url.rstrip("/") + MULTI_PATH, urlencode(pairs), ids)
+        part = urlencode(pairs)
+        if ids and size + 1 + len(part) > max_bytes:
+            break
+        parts.append(part)
+        size += 1 + len(part)
+        ids.append(records[n]["i"])
+    if len(ids) == 1:
+        return encode(records[0], ks, service_url, service_url)
+    return Request(STATS, ids[0], service_url.rstrip("/") + MULTI_PATH, "&".join(parts), tuple(ids))
 
 
 def classify_batch(status, body, count):

@@ -10,7 +10,7 @@ from . import catalog
 from ._compat import is_int, uuid4
 from .delivery import DEFAULT_MAX_QUEUE, NEED_KS, DeliveryEngine
 from .encoding import (QUEUES, STATS, classify, classify_batch, encode, encode_batch, stats_record,
-                       track_record, wire_fields)
+                       track_record)
 from .protocol import StatsCollectProtocol
 from .session import PlaybackSession
 
@@ -19,7 +19,6 @@ DEFAULT_ANALYTICS_URL = "https://analytics.kaltura.com"
 CLIENT_VER = "kaltura_web:0.1.0"
 MAX_DIAGNOSTICS = 200
 DEFAULT_BATCH_SIZE = 50  # stats.collect beacons per multirequest when a backlog drains
-MAX_BATCH_BYTES = 60000  # stays under the 64 KB keepalive budget
 
 
 def mask_ks(ks):
@@ -99,6 +98,7 @@ class Tracker:
         self.diagnostics = []
         self.protocol = protocol if protocol is not None else StatsCollectProtocol()
         self.engine = DeliveryEngine(store, max_queue, self._diagnose)
+        self.needs_ks = False  # the last answer rejected the KS and the provider should be asked
         self.players = []
         if ks is not None:
             self.set_ks(ks)
@@ -210,32 +210,17 @@ class Tracker:
     # -- delivery, for drivers ----------------------------------------------
     def due_requests(self, now=None):
         """Requests to send now: at most one per endpoint queue.  A stats.collect
-        backlog goes out as ordered multirequest batches (``batch_size``
-        beacons, at most ``MAX_BATCH_BYTES``); a single beacon as itself."""
+        backlog goes out as ordered multirequest batches (up to ``batch_size``
+        beacons and ``MAX_BATCH_BYTES``); a single beacon as itself."""
         now = self.clock() if now is None else now
-        limits = {STATS: self._batch_limit()}
         out = []
-        for batch in self.engine.ready_batches(now, limits):
+        for batch in self.engine.ready_batches(now, {STATS: self.batch_size}):
             if len(batch) == 1:
                 out.append(encode(batch[0], self.engine.ks, self.service_url, self.analytics_url))
             else:
+                # records past the byte cap stay queued: the answer settles only those sent
                 out.append(encode_batch(batch, self.engine.ks, self.service_url))
         return out
-
-    def _batch_limit(self):
-        if self.batch_size == 1:
-            return 1
-        total = 0
-        count = 0
-        for record in self.engine.peek(STATS, self.batch_size):
-            size = 40
-            for name, value in wire_fields(record):
-                size += len(name) + len(str(value)) + 8  # prefix and escaping slack
-            if count and total + size > MAX_BATCH_BYTES:
-                break
-            total += size
-            count += 1
-        return max(1, count)
 
     def handle_response(self, request, status, body, now=None):
         """Feed the answer to ``request`` (status None: no answer).  Returns
@@ -257,8 +242,6 @@ class Tracker:
         actions = self.engine.settle_batch(request.queue, results, now)
         self.needs_ks = NEED_KS in actions
         return outcomes[0][0]
-
-    needs_ks = False
 
     def next_wakeup(self):
         return self.engine.next_wakeup()

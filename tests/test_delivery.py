@@ -323,3 +323,19 @@ def test_single_beacon_is_sent_as_plain_stats_collect():
     tracker.report(3, "e")
     (req,) = tracker.due_requests()
     assert req.url.endswith("/service/stats/action/collect") and req.beacon_ids == (req.beacon_id,)
+
+
+def test_batch_over_the_byte_cap_sends_a_prefix_and_keeps_the_rest_queued():
+    """A multirequest stops adding calls at the byte cap; the records it did not carry stay queued, in order."""
+    from kaltura_web.encoding import encode_batch
+
+    tracker = make_tracker(referrer="https://portal.example/" + "x" * 500)
+    for i in range(6):
+        tracker.report(3, "e%d" % i)
+    records = tracker.queued()
+    req = encode_batch(records, "ks", tracker.service_url, max_bytes=2500)
+    assert 1 < len(req.beacon_ids) < 6 and len(req.body) <= 2500
+    assert list(req.beacon_ids) == [r["i"] for r in records[:len(req.beacon_ids)]]
+    (sent,) = tracker.due_requests()
+    tracker.handle_response(sent, 200, "[" + ",".join(["null"] * len(sent.beacon_ids)) + "]")
+    assert [r["n"] for r in tracker.queued()] == ["e%d" % i for i in range(len(sent.beacon_ids), 6)]

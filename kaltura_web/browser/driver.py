@@ -16,7 +16,7 @@ gone is re-sent on the next load (the collector keeps one per beacon id).
 """
 
 from .. import encoding
-from ..tracker import MAX_BATCH_BYTES, mask_ks
+from ..tracker import mask_ks
 from . import _ffi
 from .transport import KEEPALIVE_BUDGET
 
@@ -140,30 +140,23 @@ class AsyncSender:
         if self.closed or not self.active or not self.tracker.engine.online:
             return 0  # only the sender tab flushes: the others' records are in the shared store
         tracker = self.tracker
-        started = 0
-        chunk, chunk_size = [], 0
-        requests = []
+        stats, track = [], []
         for record in tracker.queued():
-            if record["i"] in self._keepalive_ids:
-                continue
-            if record["k"] != encoding.STATS:
-                requests.append(encoding.encode(record, tracker.ks, tracker.service_url,
-                                                tracker.analytics_url))
-                continue
-            # a call's size in a multirequest: its fields plus the N: prefixes
-            size = len(encoding.encode(record, None, tracker.service_url, tracker.analytics_url).body) + 120
-            if chunk and (chunk_size + size > MAX_BATCH_BYTES or len(chunk) >= tracker.batch_size):
-                requests.append(encoding.encode_batch(chunk, tracker.ks, tracker.service_url))
-                chunk, chunk_size = [], 0
-            chunk.append(record)
-            chunk_size += size
-        if chunk:
-            requests.append(encoding.encode_batch(chunk, tracker.ks, tracker.service_url))
-        requests.sort(key=lambda r: 0 if r.queue == encoding.STATS else 1)
-        for req in requests:
+            if record["i"] not in self._keepalive_ids:
+                (stats if record["k"] == encoding.STATS else track).append(record)
+        started = 0
+        while stats or track:  # stats first, as ordered multirequests within the byte cap
+            if stats:
+                req = encoding.encode_batch(stats[:tracker.batch_size], tracker.ks, tracker.service_url)
+            else:
+                req = encoding.encode(track[0], tracker.ks, tracker.service_url, tracker.analytics_url)
             size = len(req.body)
             if self._keepalive_bytes + size > KEEPALIVE_BUDGET:
-                break
+                break  # nothing more is encoded than can go
+            if stats:
+                stats = stats[len(req.beacon_ids):]
+            else:
+                track = track[1:]
             self._keepalive_bytes += size
             for beacon_id in req.beacon_ids:
                 self._keepalive_ids.add(beacon_id)

@@ -107,10 +107,6 @@ PLAYER_EVENTS = {
     "POSTROLL_75": 40,
 }
 
-# Ad positions and the events each one reports.
-AD_KINDS = ("preroll", "midroll", "postroll", "overlay")
-QUARTILE_EVENTS = ("PLAY_REACHED_25", "PLAY_REACHED_50", "PLAY_REACHED_75", "PLAY_REACHED_100")
-
 BUTTON_CLICKED = 10002
 PAGE_LOAD = 10003
 APPLICATION_EVENTS = {BUTTON_CLICKED: "ButtonClicked", PAGE_LOAD: "PageLoad"}

@@ -13,6 +13,7 @@ of the observation, currentPoint and duration are integer seconds, seek is
 import json
 
 from ._compat import is_finite, urlencode
+from .catalog import STATS_OPTIONAL_FIELDS, STATS_REQUIRED_FIELDS, TRACK_EVENT_FIELDS
 
 STATS = "s"  # queue / record kind: stats.collect
 TRACK = "t"  # queue / record kind: analytics.trackEvent
@@ -23,31 +24,10 @@ MULTI_PATH = "/service/multirequest"
 TRACK_PATH = "/api_v3/index.php?service=analytics&action=trackEvent"
 FORM = "application/x-www-form-urlencoded"
 
-# record key -> stats.collect field (wire order)
-_STATS_KEYS = (
-    ("p", "partnerId"),
-    ("n", "entryId"),
-    ("e", "eventType"),
-    ("s", "sessionId"),
-    ("t", "eventTimestamp"),
-    ("u", "uiconfId"),
-    ("c", "clientVer"),
-    ("r", "referrer"),
-    ("cp", "currentPoint"),
-    ("d", "duration"),
-    ("sk", "seek"),
-)
-# record key -> trackEvent field (wire order)
-_TRACK_KEYS = (
-    ("e", "eventType"),
-    ("p", "partnerId"),
-    ("n", "entryId"),
-    ("a", "kalturaApplication"),
-    ("pt", "pageType"),
-    ("pn", "pageName"),
-    ("bt", "buttonType"),
-    ("bn", "buttonName"),
-)
+# record key -> wire field, in the catalog's (wire) order
+_STATS_KEYS = tuple(zip(("p", "n", "e", "s", "t", "u", "c", "r", "cp", "d", "sk"),
+                        STATS_REQUIRED_FIELDS + STATS_OPTIONAL_FIELDS))
+_TRACK_KEYS = tuple(zip(("e", "p", "n", "a", "pt", "pn", "bt", "bn"), TRACK_EVENT_FIELDS))
 
 # outcomes
 ACCEPTED = "accepted"

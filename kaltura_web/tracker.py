@@ -21,13 +21,14 @@ MAX_DIAGNOSTICS = 200
 DEFAULT_BATCH_SIZE = 50  # stats.collect beacons per multirequest when a backlog drains
 
 
-def mask_ks(ks):
-    """A KS shortened for logs: never print one in full."""
+def mask_ks(ks, empty="<none>"):
+    """A KS shortened for logs: the first 8 and last 4 characters of it, nothing
+    of a short one.  The only form in which a KS is ever printed or stored."""
     if not ks:
-        return "<none>"
+        return empty
     ks = str(ks)
     if len(ks) <= 16:
-        return ks[:4] + "…"
+        return "…"
     return ks[:8] + "…" + ks[-4:]
 
 

@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
 
+from ..tracker import mask_ks as _mask_ks
+
 KS_TYPE_USER = 0
 KS_TYPE_ADMIN = 2
 
@@ -77,13 +79,8 @@ class KSInfo:
 
 
 def mask_ks(ks) -> str:
-    """First 8 characters + '…' + last 4: the only form in which a KS may be logged."""
-    if not ks:
-        return ""
-    ks = str(ks)
-    if len(ks) <= 16:
-        return "…"
-    return ks[:8] + "…" + ks[-4:]
+    """The core's KS mask (an absent KS masks to "")."""
+    return _mask_ks(ks, empty="")
 
 
 def parse_privileges(privileges) -> dict:

@@ -52,6 +52,10 @@ class KWPage:
         if not url.startswith(self.base + "/"):  # only the local collector is allowed
             self.foreign.append(url)
 
+    def queued_in_storage(self):
+        """Records waiting in localStorage: one key each, <ns>:q:<queue>:<seq>.<tab> (docs/storage.md)."""
+        return self.page.evaluate("Object.keys(localStorage).filter(k => k.includes(':q:')).length")
+
     def open(self, path, wait_ready=True):
         started = time.monotonic()
         self.page.goto(self.base + path)

@@ -15,11 +15,6 @@ def assert_stored_once(kc):
     assert len(ids) == len(set(ids)), "a beacon was stored twice"
 
 
-def queued_in_storage(p):
-    # one key per queued record: <ns>:q:<queue>:<seq>.<tab> (docs/storage.md)
-    return p.page.evaluate("Object.keys(localStorage).filter(k => k.includes(':q:')).length")
-
-
 def test_offline_part_of_playback(kw_pages, kaltura_collector):
     """Offline for part of a playback, then online: every beacon arrives, in order, stored once."""
     kc = kaltura_collector
@@ -32,7 +27,7 @@ def test_offline_part_of_playback(kw_pages, kaltura_collector):
     p.context.set_offline(True)
     p.page.wait_for_function("document.querySelector('video').ended", timeout=20_000)
     p.page.click("#cta")
-    assert queued_in_storage(p) >= 5  # 25/50/75/100 and the click wait in localStorage
+    assert p.queued_in_storage() >= 5  # 25/50/75/100 and the click wait in localStorage
     p.context.set_offline(False)
     sid = p.sdk_events("PLAY")[0]["sessionId"]
     kc.wait_for_events(7, session_id=sid, timeout=20)
@@ -53,7 +48,7 @@ def test_backlog_survives_reload(kw_pages, kaltura_collector):
     p.context.set_offline(True)
     for button in ("#cta", "#share", "#download"):
         p.page.click(button)
-    assert queued_in_storage(p) == 5
+    assert p.queued_in_storage() == 5
     kc.faults.fail_all()
     p.context.set_offline(False)
     failures = 0

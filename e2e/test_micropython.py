@@ -25,11 +25,6 @@ def types(events):
     return [e["event_type"] for e in events]
 
 
-def queued_in_storage(p):
-    return p.page.evaluate("""Object.keys(localStorage).filter(k => k.includes(':q:'))
-        .reduce((n, k) => n + JSON.parse(localStorage.getItem(k)).length, 0)""")
-
-
 def test_mpy_full_playback(kw_pages, kaltura_collector):
     """MicroPython page: a full playback sends WIDGET_LOADED, MEDIA_LOADED, PLAY, 25/50/75/100 in order with the guide's fields; PageLoad and a click too."""
     kc = kaltura_collector

@@ -296,18 +296,6 @@ def test_memory_store_contract_unchanged():
     assert engine.records(STATS)[0] is rec
 
 
-def test_old_single_list_layout_is_migrated():
-    import json
-
-    storage = FakeStorage()
-    store = store_on(storage)
-    recs = [stats(i) for i in range(3)]
-    storage.setItem(store.key("q", STATS), json.dumps(recs))
-    assert store.load(STATS) == recs
-    assert store.key("q", STATS) not in storage.data
-    assert store_on(storage).load(STATS) == recs
-
-
 def test_prune_contexts_keeps_referenced_ones():
     storage = FakeStorage()
     store = store_on(storage)

@@ -298,17 +298,15 @@ class LocalStorageStore:
         self._head[queue] = 0
         out = []
         for seq, tab, key in found:
-            rec = self._read_record(queue, key)
+            raw = self._get(key)
+            rec = self._read_record(queue, key, raw)
             if rec is None:
                 continue
-            self._index_add(queue, seq, tab, key, rec["i"], len(key) + len(self._last_raw))
+            self._index_add(queue, seq, tab, key, rec["i"], len(key) + len(raw))
             if self._last_seq.get(queue, -1) < seq:
                 self._last_seq[queue] = seq
             out.append(rec)
-        self._migrate(queue, out)
         return out
-
-    _last_raw = ""
 
     def _read_record(self, queue, key, raw=None):
         raw = self._get(key) if raw is None else raw
@@ -325,25 +323,7 @@ class LocalStorageStore:
             ctx = self._read_context(body["x"])
             if ctx is None:  # pruned by another tab in a race: the partner id is the namespace's
                 ctx = {"p": self.partner_id}
-        self._last_raw = raw
         return unpack(queue, body, ctx)
-
-    def _migrate(self, queue, out):
-        """Records of the old layout (one JSON list under ``<ns>:q:<queue>``)."""
-        old_key = self.key("q", queue)
-        raw = self._get(old_key)
-        if raw is None:
-            return
-        try:
-            items = json.loads(raw)
-        except ValueError:
-            items = []
-        self._backend().removeItem(old_key)
-        known = set(r["i"] for r in out)
-        for rec in items if isinstance(items, list) else []:
-            if isinstance(rec, dict) and "i" in rec and rec["i"] not in known:
-                self.append(queue, rec)
-                out.append(rec)
 
     def append(self, queue, record):
         """Store ``record``; returns the (queue, beacon_id) pairs evicted to

@@ -102,20 +102,11 @@ def cmd_send(args):
     total = queued + backlog
     print("sending %d beacon(s) to %s with KS %s" % (total, tracker.service_url, mask_ks(args.ks)),
           file=sys.stderr)
-    import time
 
-    deadline = time.time() + args.timeout
-    while True:
-        sender.pump()
-        done = total - tracker.pending()
-        if args.progress:
-            print("\r%d/%d delivered" % (done, total), end="", file=sys.stderr, flush=True)
-        if tracker.pending() == 0:
-            break
-        wake = tracker.next_wakeup()
-        if wake is None or wake > deadline:
-            break
-        time.sleep(max(0.0, min(wake, deadline) - time.time()))
+    def progress(pending):
+        print("\r%d/%d delivered" % (total - pending, total), end="", file=sys.stderr, flush=True)
+
+    sender.flush(timeout=args.timeout, on_progress=progress if args.progress else None)
     if args.progress:
         print(file=sys.stderr)
     engine = tracker.engine

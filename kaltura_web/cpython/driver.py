@@ -60,12 +60,15 @@ class SyncSender:
             self._log("new KS from provider: %s" % mask_ks(ks))
             self.tracker.set_ks(ks)
 
-    def flush(self, timeout=30.0):
+    def flush(self, timeout=30.0, on_progress=None):
         """Deliver everything, waiting out retries, for at most ``timeout``
-        seconds.  True when the queue is empty."""
+        seconds.  True when the queue is empty.  ``on_progress(pending)`` is
+        called after each round of sends."""
         deadline = self.clock() + timeout
         while True:
             self.pump()
+            if on_progress is not None:
+                on_progress(self.tracker.pending())
             if self.tracker.pending() == 0:
                 return True
             wake = self.tracker.next_wakeup()

@@ -117,5 +117,3 @@ def kw_pages(browser, kaltura_collector):
     assert not errors, f"page errors: {errors}"
 
 
-def event_types(events):
-    return [e["event_type"] for e in events]

@@ -1,18 +1,9 @@
 """Delivery from the page: offline, reloads, collector failures, KS refresh."""
 
-from kaltura_web.catalog import STATS_TYPE_BY_NAME as T
+from e2e_helpers import assert_clicks_survived_reload, assert_stored_once, types
 
 FULL = ["WIDGET_LOADED", "MEDIA_LOADED", "PLAY", "PLAY_REACHED_25", "PLAY_REACHED_50",
         "PLAY_REACHED_75", "PLAY_REACHED_100"]
-
-
-def types(events):
-    return [e["event_type"] for e in events]
-
-
-def assert_stored_once(kc):
-    ids = [e["beacon_id"] for e in kc.events()]
-    assert len(ids) == len(set(ids)), "a beacon was stored twice"
 
 
 def test_offline_part_of_playback(kw_pages, kaltura_collector):
@@ -60,15 +51,7 @@ def test_backlog_survives_reload(kw_pages, kaltura_collector):
     assert failures, "the page did not try to send while the collector failed"
     p.reload()  # pagehide flush meets 500s too; the records stay queued
     kc.faults.clear()
-    old = kc.wait_for_events(session_id=old_session, timeout=30,
-                             predicate=lambda evs: T["OPEN_DOWNLOAD"] in types(evs))
-    assert [t for t in types(old) if t != T["MEDIA_LOADED"]] == \
-        [T["WIDGET_LOADED"], T["OPEN_VIRAL"], T["OPEN_DOWNLOAD"]]
-    track = kc.wait_for_events(5, service="analytics", timeout=30)
-    names = [e["fields"].get("buttonName") for e in track if e["event_type"] == 10002]
-    assert names == ["register-now", "share-lobby-video", "download-lobby-video"]
-    assert types(track).count(10003) == 2  # the first load's and the reload's PageLoad
-    assert_stored_once(kc)
+    assert_clicks_survived_reload(kc, old_session)
     assert all(e["user_id"] == "viewer@example.com" for e in kc.events())
     assert kc.verify() == []
 

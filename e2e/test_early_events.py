@@ -1,6 +1,7 @@
 """Events from before the SDK is ready: the inline snippet's queue (portal.html) and the no-snippet reconstruction (pyodide.html)."""
 
 from kaltura_web.catalog import STATS_TYPE_BY_NAME as T
+from e2e_helpers import types
 
 FULL = ["WIDGET_LOADED", "MEDIA_LOADED", "PLAY", "PLAY_REACHED_25", "PLAY_REACHED_50",
         "PLAY_REACHED_75", "PLAY_REACHED_100"]
@@ -24,10 +25,6 @@ def release(p, held):
         route.continue_()
     held.clear()
     p.page.unroute(WHEEL_URL)  # a request not made yet goes straight through
-
-
-def types(events):
-    return [e["event_type"] for e in events]
 
 
 def ready_epoch(p, ready):

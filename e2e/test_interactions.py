@@ -5,12 +5,9 @@ from pathlib import Path
 import pytest
 
 from kaltura_web.catalog import STATS_TYPE_BY_NAME as T
+from e2e_helpers import types
 
 MEDIA = (Path(__file__).resolve().parent.parent / "web/media/test.webm").read_bytes()
-
-
-def types(events):
-    return [e["event_type"] for e in events]
 
 
 @pytest.mark.parametrize("path,page_name,app", [("/web/portal.html", "main-lobby", "portal-demo"),

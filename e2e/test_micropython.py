@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from kaltura_web.catalog import STATS_TYPE_BY_NAME as T
+from e2e_helpers import assert_clicks_survived_reload, types
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "/web/portal-mpy.html"
@@ -19,10 +20,6 @@ def mpy_bundle():
     import runpy
 
     runpy.run_path(str(ROOT / "tools" / "build_mpy.py"))["build"](ROOT / "web/dist/kaltura_web-mpy.zip")
-
-
-def types(events):
-    return [e["event_type"] for e in events]
 
 
 def test_mpy_full_playback(kw_pages, kaltura_collector):
@@ -107,16 +104,7 @@ def test_mpy_backlog_survives_reload(kw_pages, kaltura_collector):
     assert kc.faults.applied.get("total", 0), "the page did not try to send while the collector failed"
     p.reload()  # the pagehide flush meets 500s too; the records stay queued
     kc.faults.clear()
-    old = kc.wait_for_events(session_id=old_session, timeout=30,
-                             predicate=lambda evs: T["OPEN_DOWNLOAD"] in types(evs))
-    assert [t for t in types(old) if t != T["MEDIA_LOADED"]] == \
-        [T["WIDGET_LOADED"], T["OPEN_VIRAL"], T["OPEN_DOWNLOAD"]]
-    track = kc.wait_for_events(5, service="analytics", timeout=30)
-    names = [e["fields"].get("buttonName") for e in track if e["event_type"] == 10002]
-    assert names == ["register-now", "share-lobby-video", "download-lobby-video"]
-    assert types(track).count(10003) == 2
-    ids = [e["beacon_id"] for e in kc.events()]
-    assert len(ids) == len(set(ids))
+    assert_clicks_survived_reload(kc, old_session)
     assert kc.verify() == []
 
 

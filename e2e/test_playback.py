@@ -3,6 +3,7 @@
 import pytest
 
 from kaltura_web.catalog import STATS_TYPE_BY_NAME as T
+from e2e_helpers import types
 
 QUARTILES = [T["PLAY_REACHED_25"], T["PLAY_REACHED_50"], T["PLAY_REACHED_75"], T["PLAY_REACHED_100"]]
 REQUIRED = ("partnerId", "entryId", "eventType", "sessionId", "eventTimestamp")
@@ -10,10 +11,6 @@ REQUIRED = ("partnerId", "entryId", "eventType", "sessionId", "eventTimestamp")
 
 def stats(kc, session_id=None):
     return kc.events(service="stats", session_id=session_id)
-
-
-def types(events):
-    return [e["event_type"] for e in events]
 
 
 def play_to_end(p, rate=2.0, selector="video"):

@@ -15,15 +15,10 @@ PYODIDE_HTTP := web/pypi/pyodide_http-0.2.2-py3-none-any.whl
 
 setup: system $(VENV)/.installed web/node_modules/.installed $(WHEEL) $(PYODIDE_HTTP) $(MEDIA)
 
-# Debian's Chromium (Playwright cannot download its own here), ffmpeg for the test video, Node for the runtimes.
+# Debian's Chromium (Playwright cannot download its own here), ffmpeg, curl and Node: only what is
+# missing, never Debian's nodejs/npm over a Node.js that is already there (tools/setup_system.sh).
 system:
-	@missing=""; \
-	for c in chromium ffmpeg node npm curl; do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing system packages for:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium ffmpeg nodejs npm curl >/dev/null; \
-	fi; \
-	for c in chromium ffmpeg node npm curl; do command -v $$c >/dev/null 2>&1 || { echo "ERROR: $$c is still missing" >&2; exit 1; }; done
+	@bash tools/setup_system.sh
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -8,15 +8,100 @@ Fixtures:
 * ``kaltura_collector`` (function scope): a ``CollectorHandle`` on that server,
   with events and faults reset before the test.
 
+Session assertions take event types as catalog names (``"PLAY"``,
+``"PageLoad"``) or numbers: ``assert_session`` is exact (the whole session,
+nothing more), ``assert_session_starts_with`` checks a prefix,
+``assert_session_contains`` an in-order subsequence, and ``wait_for_session``
+polls until a prefix and/or subsequence is stored.
+
 Flask is imported only when a fixture is used, so the plugin loads without the
 ``collector`` extras installed.
 """
 
 from __future__ import annotations
 
+import math
 import time
 
 import pytest
+
+from .catalog import APPLICATION_EVENTS, STATS_EVENT_TYPES, STATS_TYPE_BY_NAME
+
+EVENT_NAMES = {**STATS_EVENT_TYPES, **APPLICATION_EVENTS}  # number -> catalog name
+EVENT_NUMBERS = {name: num for num, name in EVENT_NAMES.items()}
+
+
+def event_number(value, argument="types"):
+    """The number of an event type given by catalog name ('PLAY', 'PageLoad') or number."""
+    if isinstance(value, str):
+        if value not in EVENT_NUMBERS:
+            raise ValueError(f"{argument}: unknown event name {value!r} (names are those of kaltura_web.catalog)")
+        return EVENT_NUMBERS[value]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{argument}: an event type is a catalog name or an int, not {value!r}")
+    return value
+
+
+def event_numbers(types, argument="types") -> list:
+    """A list of event type numbers from a list of names and/or numbers."""
+    if isinstance(types, (str, bytes)) or not hasattr(types, "__iter__"):
+        raise TypeError(f"{argument} must be a list of event names or numbers, not {types!r}")
+    return [event_number(t, argument) for t in types]
+
+
+def describe(numbers) -> str:
+    """Event types for a message: [WIDGET_LOADED(1), PLAY(3), ...]."""
+    return "[" + ", ".join(f"{EVENT_NAMES.get(n, '?')}({n})" for n in numbers) + "]"
+
+
+def _session_id(session_id):
+    if not isinstance(session_id, str):
+        raise TypeError(f"session_id must be a str, not {session_id!r}")
+    if not session_id:
+        raise ValueError("session_id must not be empty")
+    return session_id
+
+
+def _timeout(timeout):
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout must be a number of seconds, not {timeout!r}")
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise ValueError(f"timeout must be finite and positive, not {timeout!r}")
+    return timeout
+
+
+class SessionCondition:
+    """What a session's event types must satisfy: start with ``starts_with``
+    and/or contain ``contains`` in order (other events may come between)."""
+
+    def __init__(self, starts_with=None, contains=None):
+        if starts_with is None and contains is None:
+            raise TypeError("give starts_with= and/or contains= (a list of event names or numbers)")
+        self.starts_with = None if starts_with is None else self._nonempty(starts_with, "starts_with")
+        self.contains = None if contains is None else self._nonempty(contains, "contains")
+
+    @staticmethod
+    def _nonempty(types, argument):
+        numbers = event_numbers(types, argument)
+        if not numbers:
+            raise ValueError(f"{argument} must name at least one event (an empty list always holds)")
+        return numbers
+
+    def holds(self, got) -> bool:
+        if self.starts_with is not None and got[:len(self.starts_with)] != self.starts_with:
+            return False
+        if self.contains is not None:
+            rest = iter(got)
+            return all(any(g == want for g in rest) for want in self.contains)
+        return True
+
+    def __str__(self):
+        parts = []
+        if self.starts_with is not None:
+            parts.append(f"start with {describe(self.starts_with)}")
+        if self.contains is not None:
+            parts.append(f"contain {describe(self.contains)} in this order")
+        return " and ".join(parts)
 
 
 class FaultControl:
@@ -66,15 +151,19 @@ class FaultControl:
 
 
 class CollectorHandle:
-    """What a test gets from ``kaltura_collector`` (in-process access)."""
+    """What a test gets from ``kaltura_collector`` (in-process access).
 
-    def __init__(self, server):
+    ``sleep`` and ``monotonic`` pace the ``wait_for_*`` polls (injectable for tests)."""
+
+    def __init__(self, server, sleep=time.sleep, monotonic=time.monotonic):
         self.server = server
         self.base_url = server.base_url
         self.service_url = server.service_url
         self.analytics_url = server.analytics_url
         self.partner_id = server.partner_id
         self.faults = FaultControl(server.faults)
+        self._sleep = sleep
+        self._monotonic = monotonic
 
     def ks(self, user_id="tester@example.com", app_id=None, expiry=3600, privileges=None,
            ks_type=0) -> str:
@@ -90,37 +179,80 @@ class CollectorHandle:
         self.server.state.reset()
 
     def events(self, session_id=None, event_type=None, service=None, entry_id=None, **more) -> list:
+        """Stored events in arrival order; ``event_type`` is a catalog name or a number."""
+        if event_type is not None:
+            event_type = event_number(event_type, "event_type")
         return self.server.store.events(session_id=session_id, event_type=event_type,
                                         service=service, entry_id=entry_id, **more)
 
     def sessions(self) -> list:
         return self.server.store.sessions()
 
+    def _poll(self, read, done, timeout, failure):
+        """``read()`` until ``done(value)``; after ``timeout`` s, AssertionError(``failure(value)``)."""
+        deadline = self._monotonic() + _timeout(timeout)
+        delay = 0.01
+        while True:
+            value = read()
+            if done(value):
+                return value
+            if self._monotonic() >= deadline:
+                raise AssertionError(f"timed out after {timeout}s waiting for {failure(value)}")
+            self._sleep(delay)
+            delay = min(delay * 2, 0.2)
+
     def wait_for_events(self, count=None, predicate=None, timeout=10.0, **filters) -> list:
         """Poll until the filtered events number at least ``count`` (default 1) and
         ``predicate(events)`` (if given) is true; returns them."""
         want = 1 if count is None else count
-        deadline = time.monotonic() + timeout
-        delay = 0.01
-        while True:
-            events = self.events(**filters)
-            if len(events) >= want and (predicate is None or predicate(events)):
-                return events
-            if time.monotonic() >= deadline:
-                seen = [(e["seq"], e["service"], e["event_type"], e["session_id"]) for e in events]
-                raise AssertionError(
-                    f"timed out after {timeout}s waiting for {want} event(s) matching {filters}"
-                    f"{' and predicate' if predicate else ''}; saw {len(events)}: {seen}")
-            time.sleep(delay)
-            delay = min(delay * 2, 0.2)
+
+        def failure(events):
+            seen = [(e["seq"], e["service"], e["event_type"], e["session_id"]) for e in events]
+            return (f"{want} event(s) matching {filters}{' and predicate' if predicate else ''}; "
+                    f"saw {len(events)}: {seen}")
+
+        return self._poll(lambda: self.events(**filters),
+                          lambda evs: len(evs) >= want and (predicate is None or predicate(evs)),
+                          timeout, failure)
+
+    def _mismatch(self, session_id, condition, events) -> str:
+        """Why a session fails ``condition`` (a description or SessionCondition), with what was stored."""
+        got = [e["event_type"] for e in events]
+        text = f"session {session_id!r} to {condition}; got {describe(got)}"
+        if not got:
+            text += f" (no events with that session id; sessions stored: {self.sessions()})"
+        return text
 
     def assert_session(self, session_id, types) -> None:
-        got = [e["event_type"] for e in self.events(session_id=session_id)]
-        want = list(types)
-        from .catalog import STATS_TYPE_BY_NAME
+        """Exact: the session holds exactly ``types`` in this order, nothing before, between or after.
+        To allow later events (quartiles reached meanwhile...) use ``assert_session_starts_with``."""
+        want = event_numbers(types)
+        events = self.events(session_id=_session_id(session_id))
+        if [e["event_type"] for e in events] != want:
+            raise AssertionError("expected " + self._mismatch(session_id, f"be exactly {describe(want)}", events))
 
-        want = [STATS_TYPE_BY_NAME.get(t, t) if isinstance(t, str) else t for t in want]
-        assert got == want, f"session {session_id!r}: expected event types {want}, got {got}"
+    def _assert_condition(self, session_id, condition) -> list:
+        events = self.events(session_id=_session_id(session_id))
+        if not condition.holds([e["event_type"] for e in events]):
+            raise AssertionError("expected " + self._mismatch(session_id, condition, events))
+        return events
+
+    def assert_session_starts_with(self, session_id, types) -> list:
+        """The session's first events are ``types``, in order (any may follow); returns its events."""
+        return self._assert_condition(session_id, SessionCondition(starts_with=types))
+
+    def assert_session_contains(self, session_id, types) -> list:
+        """The session holds ``types`` in this order, not necessarily adjacent; returns its events."""
+        return self._assert_condition(session_id, SessionCondition(contains=types))
+
+    def wait_for_session(self, session_id, starts_with=None, contains=None, timeout=10.0) -> list:
+        """Poll until the session starts with ``starts_with`` and/or contains ``contains``
+        in order; returns its events, or fails showing what was stored."""
+        condition = SessionCondition(starts_with, contains)
+        sid = _session_id(session_id)
+        return self._poll(lambda: self.events(session_id=sid),
+                          lambda evs: condition.holds([e["event_type"] for e in evs]),
+                          timeout, lambda evs: self._mismatch(sid, condition, evs))
 
     def verify(self) -> list:
         from .collector.linter import lint

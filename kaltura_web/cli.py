@@ -1,11 +1,14 @@
 """The ``kaltura-web`` command line."""
 
 import argparse
+import importlib
 import json
+import math
 import os
 import sys
 
 from . import catalog
+from .encoding import QUEUES
 
 LIFECYCLE = (1, 2, 3, 4, 5, 6, 7)  # guide 12.3: a full server-side playback
 
@@ -30,10 +33,71 @@ def _event_types(text):
     return out
 
 
-def _queue_line(tracker, entry, line_no, default_entry, session_ids):
+def _seconds(text):
+    """``--timeout``: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not a number of seconds: %r" % text) from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive, finite number of seconds, got %r" % text)
+    return value
+
+
+MAX_REPORTED_LINES = 20  # bad --file lines listed before "... and N more"
+
+# tracker argument -> the --file field it comes from, for error messages
+_FIELD_OF = {"t": "eventTimestamp", "current_point": "currentPoint", "session_id": "sessionId",
+             "entry_id": "entryId", "event_type": "eventType", "application": "kalturaApplication",
+             "page_type": "pageType", "page_name": "pageName", "button_type": "buttonType",
+             "button_name": "buttonName"}
+
+
+def _finite(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number %s is out of range" % text)
+    return value
+
+
+def _no_constant(name):
+    raise ValueError("%s is not a number" % name)
+
+
+def _parse_line(raw):
+    """One --file line (bytes) -> the event it describes, as a dict."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    try:
+        entry = json.loads(text, parse_float=_finite, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise ValueError("invalid JSON (%s at column %d)" % (exc.msg, exc.colno)) from None
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
     if not isinstance(entry, dict):
-        raise ValueError("line %d: expected a JSON object" % line_no)
+        raise ValueError("expected a JSON object, got %s" % type(entry).__name__)
+    return entry
+
+
+def _read_file(path):
+    """The lines of --file ('-': stdin) as bytes; a byte-order mark is ignored."""
+    if path == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        with open(path, "rb") as stream:
+            data = stream.read()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    return data.split(b"\n")
+
+
+def _queue_line(tracker, entry, default_entry, session_ids):
     event_type = entry.get("eventType")
+    if type(event_type) is not int or not (catalog.is_stats_type(event_type)
+                                           or event_type in catalog.APPLICATION_EVENTS):
+        raise ValueError("unknown eventType %s (1-40, 10002 or 10003)" % json.dumps(event_type))
     entry_id = entry.get("entryId", default_entry)
     t = entry.get("eventTimestamp")
     if event_type in catalog.APPLICATION_EVENTS:
@@ -45,7 +109,7 @@ def _queue_line(tracker, entry, line_no, default_entry, session_ids):
                                  entry_id, entry.get("kalturaApplication"), t=t)
         return
     if entry_id is None:
-        raise ValueError("line %d: no entryId (and no --entry-id)" % line_no)
+        raise ValueError("no entryId (and no --entry-id)")
     session = entry.get("sessionId")
     if session is None:
         session = session_ids.setdefault(entry_id, tracker._new_id())
@@ -53,8 +117,70 @@ def _queue_line(tracker, entry, line_no, default_entry, session_ids):
                    duration=entry.get("duration"), seek=entry.get("seek"), t=t)
 
 
+def _in_file_terms(message):
+    """A tracker error message with the argument it names spelled as in --file."""
+    head, space, rest = message.partition(" ")
+    return _FIELD_OF.get(head, head) + space + rest
+
+
+def _items(args):
+    """[(label, item)] for each event to queue: the raw bytes of each --file
+    line, or the event of each --events type."""
+    if args.file:
+        return [("line %d" % n, raw) for n, raw in enumerate(_read_file(args.file), 1) if raw.strip()]
+    return [("event %d" % n, {"eventType": t}) for n, t in enumerate(args.events, 1)]
+
+
+def _validate(checker, items, default_entry):
+    """(entries, errors): each item parsed and queued into ``checker``, a
+    throwaway in-memory tracker, so that it passes the tracker's own checks;
+    'label: reason' for each one that does not."""
+    entries, errors = [], []
+    session_ids = {}
+    for label, item in items:
+        try:
+            entry = item if isinstance(item, dict) else _parse_line(item)
+            _queue_line(checker, entry, default_entry, session_ids)
+        except (TypeError, ValueError) as exc:
+            errors.append("%s: %s" % (label, _in_file_terms(str(exc))))
+        else:
+            entries.append(entry)
+    return entries, errors
+
+
+def _print_errors(errors):
+    for line in errors[:MAX_REPORTED_LINES]:
+        print("error: %s" % line, file=sys.stderr)
+    if len(errors) > MAX_REPORTED_LINES:
+        print("error: ... and %d more" % (len(errors) - MAX_REPORTED_LINES), file=sys.stderr)
+    print("error: nothing queued: correct the input and run again", file=sys.stderr)
+
+
+def backlog_note(tracker, queue_path):
+    """(note, stale): where the undelivered beacons are ("; kept in FILE" only
+    when they are on disk), and how many delivered ones the queue file still
+    holds because writing to it failed during the run."""
+    engine = tracker.engine
+    if not queue_path:
+        return "; not kept (--queue FILE keeps them for the next run)", 0
+    if not engine.store_failed and not engine.unpersisted:
+        return "; kept in %s" % queue_path, 0
+    pending = [r["i"] for q in QUEUES for r in engine.records(q)]
+    try:
+        stored = {r["i"] for q in QUEUES for r in engine.store.load(q)}
+    except Exception:  # the file that failed may not read any more
+        stored = set()
+    kept = len([i for i in pending if i in stored])
+    stale = len(stored) - kept
+    if kept == len(pending):
+        return "; kept in %s" % queue_path, stale
+    return ("; %d kept in %s, %d in memory only and lost when this run ends (writing to the "
+            "queue file failed)" % (kept, queue_path, len(pending) - kept), stale)
+
+
 def cmd_send(args):
     from .cpython import SyncSender, create_tracker
+    from .cpython.store import QueueStoreError
     from .tracker import mask_ks
 
     if not args.partner_id:
@@ -67,39 +193,32 @@ def cmd_send(args):
         print("error: --entry-id is required unless --file is given", file=sys.stderr)
         return 2
     log = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
+    options = dict(service_url=args.service_url, analytics_url=args.analytics_url, ks=args.ks,
+                   referrer=args.referrer, application=args.application)
     try:
-        tracker = create_tracker(args.partner_id, queue_path=args.queue, service_url=args.service_url,
-                                 analytics_url=args.analytics_url, ks=args.ks, referrer=args.referrer,
-                                 application=args.application)
+        checker = create_tracker(args.partner_id, **options)
+        entries, errors = _validate(checker, _items(args), args.entry_id)
     except (TypeError, ValueError) as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 2
+    except OSError as exc:
+        reason = "not found" if isinstance(exc, FileNotFoundError) else exc.strerror or exc
+        print("error: --file %s: %s" % (args.file, reason), file=sys.stderr)
+        return 2
+    if errors:  # all or nothing: a corrected file run again must not send a line twice
+        _print_errors(errors)
+        return 2
+    try:  # no cap on the queue: it holds what it was given, and dropping the oldest would lose them
+        tracker = create_tracker(args.partner_id, queue_path=args.queue, max_queue=sys.maxsize, **options)
+    except (TypeError, ValueError, QueueStoreError) as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 2
     sender = SyncSender(tracker, log=log)
     backlog = tracker.pending()
-    queued = 0
     session_ids = {}
-    try:
-        if args.file:
-            stream = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
-            with stream:
-                for line_no, line in enumerate(stream, 1):
-                    if not line.strip():
-                        continue
-                    _queue_line(tracker, json.loads(line), line_no, args.entry_id, session_ids)
-                    queued += 1
-        else:
-            session = tracker._new_id()
-            session_ids[args.entry_id] = session
-            for event_type in args.events:
-                if event_type in catalog.APPLICATION_EVENTS:
-                    _queue_line(tracker, {"eventType": event_type}, 0, args.entry_id, session_ids)
-                else:
-                    tracker.report(event_type, args.entry_id, session_id=session)
-                queued += 1
-    except (TypeError, ValueError) as exc:
-        print("error: %s" % exc, file=sys.stderr)
-        return 2
-    total = queued + backlog
+    for entry in entries:
+        _queue_line(tracker, entry, args.entry_id, session_ids)
+    total = len(entries) + backlog
     print("sending %d beacon(s) to %s with KS %s" % (total, tracker.service_url, mask_ks(args.ks)),
           file=sys.stderr)
 
@@ -117,12 +236,16 @@ def cmd_send(args):
             engine.dead_count, "; ".join(d["message"] + " " + str(d["details"].get("reason", ""))
                                          for d in tracker.diagnostics if "rejected" in d["message"])),
             file=sys.stderr)
+    where, stale = backlog_note(tracker, args.queue)
+    if stale:
+        print("warning: %s still holds %d delivered beacon(s) it could not remove; the next run "
+              "with it sends them again" % (args.queue, stale), file=sys.stderr)
     if tracker.pending():
         status = engine.status()
         why = ", ".join("%s queue %s" % ("stats.collect" if q == "s" else "trackEvent", s["state"])
                         for q, s in status.items() if s["pending"])
-        print("error: %d beacon(s) not delivered (%s)%s" % (
-            tracker.pending(), why, "; kept in %s" % args.queue if args.queue else ""), file=sys.stderr)
+        print("error: %d beacon(s) not delivered (%s)%s" % (tracker.pending(), why, where),
+              file=sys.stderr)
         return 1
     if engine.dead_count:
         return 1
@@ -148,7 +271,8 @@ def build_parser():
                       help="comma-separated types or names (default: 1-7, the full lifecycle)")
     send.add_argument("--file", help="JSON-lines file of events to back-fill ('-' for stdin)")
     send.add_argument("--queue", help="SQLite file that keeps undelivered beacons across runs")
-    send.add_argument("--timeout", type=float, default=60.0, help="give up after this many seconds")
+    send.add_argument("--timeout", type=_seconds, default=60.0,
+                      help="give up after this many seconds (default 60)")
     send.add_argument("--progress", action="store_true", help="show a progress counter")
     send.add_argument("-v", "--verbose", action="store_true")
     send.set_defaults(func=cmd_send)
@@ -164,11 +288,32 @@ def build_parser():
     return parser
 
 
+# subcommand -> the modules of the `collector` extra it needs
+_EXTRA_MODULES = {"serve": ("flask", "werkzeug", "cryptography"),
+                  "demo": ("flask", "werkzeug", "cryptography"),
+                  "ks": ("cryptography",)}
+
+
+def _missing_module(command):
+    """The first module of the collector extra ``command`` needs that does not import, or None."""
+    for name in _EXTRA_MODULES.get(command, ()):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            return name
+    return None
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
+        return 2
+    missing = _missing_module(args.command)
+    if missing is not None:
+        print("error: kaltura-web %s needs the collector extra (%s is not installed): "
+              "pip install 'kaltura_web[collector]'" % (args.command, missing), file=sys.stderr)
         return 2
     return args.func(args)
 

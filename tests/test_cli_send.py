@@ -2,16 +2,29 @@ import os
 import subprocess
 import sys
 
+from kaltura_web.cli import main
+from kaltura_web.cpython import SQLiteStore
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _send(collector, *extra, ks=None):
+def run_cli(*args, prefix=(), program=("-m", "kaltura_web"), stdin=None):
+    """Run the command line in a fresh interpreter (``prefix``: a command that wraps it)."""
     env = dict(os.environ, PYTHONPATH=ROOT)
-    env.pop("KALTURA_KS", None)
-    cmd = [sys.executable, "-m", "kaltura_web", "send", "--service-url", collector.service_url,
-           "--analytics-url", collector.analytics_url, "--partner-id", str(collector.partner_id),
-           "--ks", ks or collector.ks(user_id="server-process@example.com"), *extra]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+    for name in ("KALTURA_KS", "KALTURA_PARTNER_ID", "ENTRY_ID"):
+        env.pop(name, None)
+    return subprocess.run([*prefix, sys.executable, *program, *args], capture_output=True, text=True,
+                          timeout=120, env=env, cwd=ROOT, input=stdin)
+
+
+def _send_args(collector, ks=None):
+    return ["send", "--service-url", collector.service_url, "--analytics-url", collector.analytics_url,
+            "--partner-id", str(collector.partner_id),
+            "--ks", ks or collector.ks(user_id="server-process@example.com")]
+
+
+def _send(collector, *extra, ks=None):
+    return run_cli(*_send_args(collector, ks), *extra)
 
 
 def test_send_lifecycle_through_500s_and_a_dropped_connection(kaltura_collector):
@@ -61,9 +74,40 @@ def test_send_fails_loudly_on_a_rejected_ks(kaltura_collector):
 
 def test_send_rejects_missing_arguments():
     """Missing required options give usage errors (exit 2), not tracebacks."""
-    env = dict(os.environ, PYTHONPATH=ROOT)
-    env.pop("KALTURA_KS", None)
-    env.pop("KALTURA_PARTNER_ID", None)
-    proc = subprocess.run([sys.executable, "-m", "kaltura_web", "send", "--entry-id", "e"],
-                          capture_output=True, text=True, env=env, cwd=ROOT)
+    proc = run_cli("send", "--entry-id", "e")
     assert proc.returncode == 2 and "partner-id" in proc.stderr
+
+
+def _line(n, event_type=3):
+    return '{"eventType": %d, "entryId": "1_a", "sessionId": "s-1", "eventTimestamp": %d}\n' % (
+        event_type, 1700000000 + n)
+
+
+def test_send_file_is_all_or_nothing(kaltura_collector, tmp_path, capsys):
+    """A bad line anywhere in --file queues nothing, so the corrected file run again stores each line once."""
+    good = [_line(n) for n in range(1, 8)]
+    backfill = tmp_path / "backfill.jsonl"
+    queue = tmp_path / "q.db"
+    backfill.write_text("".join(good[:5]) + '{"eventType": 3, "entryId": 7}\n' + good[6])
+    code = main([*_send_args(kaltura_collector), "--file", str(backfill), "--queue", str(queue)])
+    assert code == 2
+    assert capsys.readouterr().err.startswith("error: line 6: entryId ")
+    assert not queue.exists()  # the queue file is not even created
+    assert kaltura_collector.events() == []
+
+    backfill.write_text("".join(good))
+    assert main([*_send_args(kaltura_collector), "--file", str(backfill), "--queue", str(queue)]) == 0
+    stored = kaltura_collector.events(service="stats")
+    assert [e["event_timestamp"] for e in stored] == [1700000000 + n for n in range(1, 8)]
+    assert len({e["beacon_id"] for e in stored}) == 7
+    assert SQLiteStore(queue).load("s") == []
+
+
+def test_send_file_longer_than_the_queue_cap_loses_no_line(kaltura_collector, tmp_path):
+    """A --file of more lines than the SDK's default queue cap (1000) delivers every line."""
+    backfill = tmp_path / "long.jsonl"
+    backfill.write_text("".join(_line(n) for n in range(1005)))
+    assert main([*_send_args(kaltura_collector), "--file", str(backfill)]) == 0
+    stored = kaltura_collector.events(service="stats")
+    assert len(stored) == 1005
+    assert stored[0]["event_timestamp"] == 1700000000

@@ -2,9 +2,14 @@
 
 Each queued record is committed before the engine may send it; a record is
 deleted only once the engine settles it.  Dead letters keep their reason.
+
+The file is checked when the store opens (it must be a sound SQLite database
+that takes a write), so a corrupt, truncated, read-only or misplaced queue
+file fails at once with ``QueueStoreError`` instead of at the first beacon.
 """
 
 import json
+import os
 import sqlite3
 import threading
 
@@ -25,15 +30,86 @@ CREATE TABLE IF NOT EXISTS dead_letter (
 """
 
 
+class QueueStoreError(OSError):
+    """The queue file cannot be used; the message names the file and why."""
+
+    def __init__(self, path, reason):
+        OSError.__init__(self, "queue file %s: %s" % (path, reason))
+        self.path = path
+        self.reason = reason
+
+
+def _reason(path, exc):
+    """Why SQLite could not use ``path``, in words a user can act on."""
+    if os.path.isdir(path):
+        return "is a directory"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.exists(folder):
+        return "directory %s does not exist" % folder
+    if not os.path.isdir(folder):
+        return "%s is not a directory" % folder
+    return str(exc)
+
+
+def _foreign(db):
+    """Why the database is not a queue file (it holds other tables), or None."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    others = sorted(tables - {"queue", "dead_letter", "sqlite_sequence"})
+    if others:
+        return "not a kaltura_web queue file (it holds table %s)" % others[0]
+    if "queue" in tables:
+        try:
+            db.execute("SELECT seq, queue, beacon_id, record FROM queue LIMIT 0")
+        except sqlite3.OperationalError as exc:
+            return "not a kaltura_web queue file (%s)" % exc
+    return None
+
+
+def _prepare(db):
+    """Check that the database reads cleanly and is ours (before writing
+    anything), then set the journal up, create the tables and check that it
+    takes a write; returns what is wrong, or None."""
+    verdict = db.execute("PRAGMA quick_check").fetchone()[0]
+    if verdict != "ok":
+        return "corrupt database (%s)" % verdict
+    problem = _foreign(db)
+    if problem is not None:
+        return problem
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.executescript(_SCHEMA)
+    db.execute("BEGIN IMMEDIATE")
+    try:  # a write that is rolled back: fails now if the file is read-only
+        db.execute("INSERT INTO dead_letter(queue, beacon_id, record, reason) VALUES ('', '', '', '')")
+    finally:
+        db.execute("ROLLBACK")
+    return None
+
+
+def _open(path):
+    """A connection to a usable queue database at ``path``, or QueueStoreError."""
+    try:
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise QueueStoreError(path, _reason(path, exc)) from None
+    try:
+        problem = _prepare(db)
+    except sqlite3.Error as exc:
+        problem = _reason(path, exc)
+    if problem is not None:
+        db.close()
+        raise QueueStoreError(path, problem)
+    return db
+
+
 class SQLiteStore:
+    """Raises ``QueueStoreError`` when ``path`` cannot hold the queue."""
+
     def __init__(self, path, namespace=""):
         self.path = str(path)
         self.namespace = namespace
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._db = _open(self.path)
 
     def _q(self, queue):
         return self.namespace + ":" + queue if self.namespace else queue

@@ -26,7 +26,8 @@ may share one store: ``reload(now)`` re-reads it, ``adopt``/``forget`` apply
 one record another engine stored or removed.
 """
 
-from .encoding import ACCEPTED, AUTH, BAD_BEACON, CONFIG, QUEUES, TRANSIENT
+from .encoding import ACCEPTED, AUTH, BAD_BEACON, CONFIG, QUEUES, worst_outcome
+from .validation import ks as _check_ks
 
 BACKOFF = (1.0, 2.0, 4.0)  # seconds before retries 1, 2, 3 (guide 11.3)
 STALLED_BACKOFF = (8.0, 16.0, 32.0, 60.0)  # then timers grow, capped at 60 s
@@ -280,10 +281,13 @@ class DeliveryEngine:
         return self.settle_batch(record["k"], [(record, outcome, reason)], now)
 
     def settle_batch(self, queue, results, now):
-        """Apply the answers to a batch, in order: accepted and bad beacons
-        leave the queue; the first other outcome (auth, config, transient) is
-        applied to the queue and the records from there on stay queued, in
-        order.  ``results``: [(record, outcome, reason)]."""
+        """Apply the answers to a batch slot by slot: the calls of a
+        multirequest run independently on the server, so an accepted record
+        leaves the queue (it is never sent again) and a bad beacon is
+        dead-lettered wherever it sits.  Records whose call failed otherwise
+        (auth, config, transient) stay queued at the head, in order, and the
+        worst of those failures sets the queue's state.  ``results``:
+        [(record, outcome, reason)], in the batch's order."""
         q = self.queues[queue]
         head = results[0][0] if results else None
         if head is None or q.in_flight is None or q.in_flight["i"] != head["i"]:
@@ -291,41 +295,55 @@ class DeliveryEngine:
                          beacon=head["i"] if head else None)
             return []
         q.batch = []
-        actions = []
+        failure = None  # (outcome, reason) of the worst call that keeps its record queued
         for record, outcome, reason in results:
             if outcome == ACCEPTED:
                 self._remove(q, record)
                 self.accepted += 1
                 self._ks_asked = False
-                q.state, q.attempts, q.stalls = IDLE, 0, 0
-                continue
-            if outcome == BAD_BEACON:
+            elif outcome == BAD_BEACON:
                 self._remove(q, record)
                 self.dead_count += 1
                 self._store_call("dead_letter", q.name, record, reason)
                 self._report("beacon rejected and dead-lettered", beacon=record["i"], reason=reason)
-                q.state, q.attempts = IDLE, 0
-                continue
-            if outcome == AUTH:
-                self._pause_auth(reason)
-                if not self._ks_asked:
-                    self._ks_asked = True
-                    actions.append(NEED_KS)
-            elif outcome == CONFIG:
-                q.state = PAUSED_CONFIG
-                self._report("endpoint misconfigured; queue paused", queue=q.name, reason=reason)
-            else:  # TRANSIENT
-                q.attempts += 1
-                if q.attempts <= len(BACKOFF):
-                    q.state = WAITING
-                    q.due = now + BACKOFF[q.attempts - 1]
-                else:
-                    q.state = STALLED
-                    q.due = now + STALLED_BACKOFF[min(q.stalls, len(STALLED_BACKOFF) - 1)]
-                    q.stalls += 1
-                    self._report("retries used up; waiting for a trigger", queue=q.name, reason=reason)
-            break
-        return actions
+            elif failure is None or worst_outcome((failure[0], outcome)) != failure[0]:
+                failure = (outcome, reason)
+        if results[0][1] in (ACCEPTED, BAD_BEACON):
+            q.attempts, q.stalls = 0, 0  # the head moved on: a new round of retries
+        if failure is None:
+            q.state = IDLE
+            return []
+        return self._fail(q, failure[0], failure[1], now)
+
+    def reject(self, record, reason, now):
+        """A record in flight that can never be sent (it cannot be encoded):
+        dead-letter it with ``reason`` so the queue goes on."""
+        for q in self.queues.values():
+            if q.in_flight is record:
+                return self.settle_batch(q.name, [(record, BAD_BEACON, reason)], now)
+        return []
+
+    def _fail(self, q, outcome, reason, now):
+        """Apply a failure that keeps records queued; returns driver actions."""
+        if outcome == AUTH:
+            self._pause_auth(reason)
+            if not self._ks_asked:
+                self._ks_asked = True
+                return [NEED_KS]
+        elif outcome == CONFIG:
+            q.state = PAUSED_CONFIG
+            self._report("endpoint misconfigured; queue paused", queue=q.name, reason=reason)
+        else:  # TRANSIENT
+            q.attempts += 1
+            if q.attempts <= len(BACKOFF):
+                q.state = WAITING
+                q.due = now + BACKOFF[q.attempts - 1]
+            else:
+                q.state = STALLED
+                q.due = now + STALLED_BACKOFF[min(q.stalls, len(STALLED_BACKOFF) - 1)]
+                q.stalls += 1
+                self._report("retries used up; waiting for a trigger", queue=q.name, reason=reason)
+        return []
 
     def next_wakeup(self):
         """The earliest time a waiting queue becomes due, or None."""
@@ -345,8 +363,8 @@ class DeliveryEngine:
     def set_ks(self, ks, now):
         """Use ``ks`` from now on; resumes queues paused by an auth failure
         when it is a different KS."""
-        if ks is not None and type(ks) is not str:
-            raise TypeError("ks must be a string")
+        if ks is not None and ks != "":
+            _check_ks(ks)
         changed = ks != self.ks
         self.ks = ks
         if changed and ks:

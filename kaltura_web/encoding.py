@@ -13,6 +13,7 @@ of the observation, currentPoint and duration are integer seconds, seek is
 import json
 
 from ._compat import is_finite, urlencode
+from .validation import encodable
 from .catalog import STATS_OPTIONAL_FIELDS, STATS_REQUIRED_FIELDS, TRACK_EVENT_FIELDS
 
 STATS = "s"  # queue / record kind: stats.collect
@@ -35,6 +36,9 @@ AUTH = "auth"
 BAD_BEACON = "bad_beacon"
 CONFIG = "config"
 TRANSIENT = "transient"
+# from the mildest to the worst: a failure that keeps beacons queued outranks a
+# dead letter, and a rejected KS (every queue waits for a new one) outranks all
+_SEVERITY = {ACCEPTED: 0, BAD_BEACON: 1, TRANSIENT: 2, CONFIG: 3, AUTH: 4}
 
 _AUTH_CODES = ("INVALID_KS", "EXPIRED_KS", "KS_EXPIRED", "INVALID_USER_ID")
 _TRANSIENT_CODES = ("INTERNAL_SERVERL_ERROR", "INTERNAL_SERVER_ERROR", "SERVICE_TEMPORARILY_UNAVAILABLE")
@@ -82,6 +86,15 @@ def track_record(beacon_id, event_type, partner_id, t, fields):
         if value is not None and value != "":
             rec[key] = value
     return rec
+
+
+def worst_outcome(outcomes):
+    """The worst of some outcomes (ACCEPTED for none)."""
+    worst = ACCEPTED
+    for outcome in outcomes:
+        if _SEVERITY[outcome] > _SEVERITY[worst]:
+            worst = outcome
+    return worst
 
 
 def _wire_value(value):
@@ -189,24 +202,77 @@ def encode_batch(records, ks, service_url, max_bytes=MAX_BATCH_BYTES):
     return Request(STATS, ids[0], service_url.rstrip("/") + MULTI_PATH, "&".join(parts), tuple(ids))
 
 
+def _encode_records(records, ks, service_url, analytics_url, max_bytes):
+    if len(records) == 1:
+        return encode(records[0], ks, service_url, analytics_url)
+    return encode_batch(records, ks, service_url, max_bytes)
+
+
+def encode_head(records, ks, service_url, analytics_url, max_bytes=MAX_BATCH_BYTES):
+    """The request for the head of a queue (``records``, in order): one
+    beacon, or a multirequest of stats.collect beacons.  A record that cannot
+    be encoded (a lone surrogate or a corrupt value stored by an older
+    version) never blocks the others: the request carries the records before
+    it.  Returns ``(request, None)``, or ``(None, reason)`` when the first
+    record itself cannot be encoded: the caller dead-letters it and goes on."""
+    try:
+        return _encode_records(records, ks, service_url, analytics_url, max_bytes), None
+    except Exception:  # stored records are data: find the culprit below
+        pass
+    good = 0
+    for record in records:
+        try:
+            encode(record, ks, service_url, analytics_url)
+        except Exception as exc:
+            if good == 0:
+                reason = repr(exc)  # repr escapes a lone surrogate: the reason can be stored
+                return None, "cannot be encoded: " + (reason if len(reason) <= 200 else reason[:197] + "...")
+            break
+        good += 1
+    try:
+        return _encode_records(records[:good], ks, service_url, analytics_url, max_bytes), None
+    except Exception:  # records that encode alone but not together
+        return encode(records[0], ks, service_url, analytics_url), None
+
+
 def classify_batch(status, body, count):
-    """[(outcome, reason)] for each call of a multirequest answer."""
+    """[(outcome, reason)] for each call of a multirequest answer: the
+    calls ran independently, so each slot is classified on its own."""
     whole = classify(status, body)
     if whole[0] != ACCEPTED or count == 1:
         return [whole] * count
-    try:
-        results = json.loads(body)
-    except ValueError:
-        results = None
+    results = _parse_json(body)
     if not isinstance(results, list) or len(results) != count:
         return [(TRANSIENT, "malformed multirequest answer")] * count
     out = []
     for item in results:
-        if isinstance(item, dict) and item.get("objectType") == "KalturaAPIException":
-            out.append(classify(200, json.dumps(item)))
-        else:
-            out.append((ACCEPTED, "HTTP %d" % status))
+        code = _api_exception(item)
+        out.append((ACCEPTED, "HTTP %d" % status) if code is None else _code_outcome(code))
     return out
+
+
+def _parse_json(text):
+    """The JSON value of an answer body, or None when it is not JSON (or is
+    nested too deep to parse: a RecursionError must not stop delivery)."""
+    try:
+        return json.loads(text)
+    except Exception:
+        return None
+
+
+def _printable(code):
+    """An error code as it may be logged and stored: short, and encodable."""
+    if len(code) > 100 or not encodable(code):
+        code = repr(code[:100])
+    return code
+
+
+def _api_exception(data):
+    """The code of a parsed KalturaAPIException, or None for anything else."""
+    if isinstance(data, dict) and data.get("objectType") == "KalturaAPIException":
+        code = data.get("code")
+        return _printable(code) if type(code) is str and code else "UNKNOWN"
+    return None
 
 
 def _exception_code(body):
@@ -215,18 +281,20 @@ def _exception_code(body):
         return None
     text = body.strip()
     if text.startswith("{"):
-        try:
-            data = json.loads(text)
-        except ValueError:
-            return None
-        if isinstance(data, dict) and data.get("objectType") == "KalturaAPIException":
-            return str(data.get("code") or "UNKNOWN")
-        return None
+        return _api_exception(_parse_json(text))
     if "KalturaAPIException" in text and "<code>" in text:
         start = text.index("<code>") + 6
         end = text.find("</code>", start)
-        return text[start:end] if end > start else "UNKNOWN"
+        return _printable(text[start:end]) if end > start else "UNKNOWN"
     return None
+
+
+def _code_outcome(code):
+    if code in _AUTH_CODES:
+        return AUTH, code
+    if code in _TRANSIENT_CODES:
+        return TRANSIENT, code
+    return BAD_BEACON, code
 
 
 def classify(status, body):
@@ -244,11 +312,7 @@ def classify(status, body):
         code = _exception_code(body)
         if code is None:
             return ACCEPTED, "HTTP %d" % status
-        if code in _AUTH_CODES:
-            return AUTH, code
-        if code in _TRANSIENT_CODES:
-            return TRANSIENT, code
-        return BAD_BEACON, code
+        return _code_outcome(code)
     if 300 <= status < 400:
         return CONFIG, "HTTP %d redirect: check the endpoint URL" % status
     return BAD_BEACON, "HTTP %d" % status

@@ -11,6 +11,7 @@ raised: observations are runtime data from the page.
 """
 
 from ._compat import is_finite, is_nan, is_number, uuid4
+from .validation import MAX_SECONDS
 
 # --- states -----------------------------------------------------------------
 CREATED = "created"  # before WIDGET_LOADED
@@ -88,6 +89,10 @@ BUMPER_EVENTS = {"pre": "PRE_BUMPER_PLAYED", "post": "POST_BUMPER_PLAYED"}
 
 _NO_POSITION = ("WIDGET_LOADED", "MEDIA_LOADED")
 _INF = float("inf")
+_KNOWN = _merge(*TRANSITIONS.values())  # every observation kind
+_NUMBERS = ("position", "duration", "rate", "ad_duration")  # data that must be numbers (or None)
+_NEEDS = {"progress": ("position",), "rate": ("rate",), "ad_progress": ("position", "ad_duration")}
+_SLOTS = {"ad_start": tuple(AD_EVENT_PREFIX), "bumper": tuple(BUMPER_EVENTS)}
 
 # Forward playback counts as natural when the playhead moved no further than
 # the elapsed time allows (at the playback rate), plus this slack in seconds.
@@ -244,15 +249,29 @@ class PlaybackSession:
         self.state = LOADED
         self._emit("REPLAY", t)
 
-    def _checked_position(self, value, what):
-        if value is None:
-            return None
-        if not is_number(value):
-            raise TypeError("%s must be a number of seconds, got %r" % (what, value))
-        if is_nan(value) or value < 0 or not is_finite(value):
-            self._report("dropped observation: %s is %r" % (what, value))
+    def _checked_position(self, value):
+        """A position as runtime data: a float, or False when it is nonsense
+        (NaN, negative, infinite, absurdly large; dropped with a diagnostic)."""
+        if is_nan(value) or not 0 <= value <= MAX_SECONDS:
+            self._report("dropped observation: position is %r" % (value,))
             return False
         return float(value)
+
+    @staticmethod
+    def _check(kind, data):
+        """Raise for arguments of the wrong type or a missing one (the caller's
+        mistake) before anything changes; values are judged afterwards."""
+        for key in data:
+            value = data[key]
+            if key in _NUMBERS and value is not None and not is_number(value):
+                raise TypeError("%s must be a number, got %r" % (key, value))
+        need = _NEEDS.get(kind, ())
+        for key in need:
+            if data.get(key) is None:
+                raise TypeError("%s observation needs %s" % (kind, key))
+        slots = _SLOTS.get(kind)
+        if slots is not None and data.get("slot") not in slots:
+            raise ValueError("%s slot must be one of %s, got %r" % (kind, ", ".join(slots), data.get("slot")))
 
     # -- the one entry point -----------------------------------------------
     def observe(self, kind, t, **data):
@@ -261,29 +280,27 @@ class PlaybackSession:
         if kind_t is not float and kind_t is not int:
             raise TypeError("observation time must be a number of seconds, got %r" % (t,))
         table = TRANSITIONS.get(self.state, {})
+        if kind not in table and kind not in _KNOWN:
+            raise ValueError("unknown observation %r" % (kind,))
+        if data:
+            self._check(kind, data)
         if kind not in table:
-            known = False
-            for row in TRANSITIONS.values():
-                if kind in row:
-                    known = True
-            if not known:
-                raise ValueError("unknown observation %r" % (kind,))
             self._report("dropped observation %r in state %s" % (kind, self.state))
             return []
         if t != t:  # NaN
             self._report("dropped observation %r: time is NaN" % kind)
             return []
+        if "position" in data:
+            pos = data["position"]
+            if pos is not None and (type(pos) is not float or not 0.0 <= pos <= MAX_SECONDS):
+                pos = self._checked_position(pos)  # the common case (a sane float) skips this
+                if pos is False:
+                    return []
+                data["position"] = pos
         if self.last_t is not None and t < self.last_t:
             self._report("clock went backwards; using the previous time", t=t, last=self.last_t)
             t = self.last_t
         self.last_t = t
-        if "position" in data:
-            pos = data["position"]
-            if type(pos) is not float or not 0.0 <= pos < _INF:  # the common case is a sane float
-                pos = self._checked_position(pos, "position")
-                if pos is False:
-                    return []
-                data["position"] = pos
         self._out = []
         handler = self._handlers.get(kind)
         if handler is None:
@@ -305,12 +322,13 @@ class PlaybackSession:
 
     def _on_metadata(self, t, data):
         duration = data.get("duration")
-        if duration is not None and not is_number(duration):
-            raise TypeError("duration must be a number of seconds, got %r" % (duration,))
-        if duration is not None and is_nan(duration):
-            self._report("duration is NaN: treated as unknown, no quartiles")
+        if duration is not None and duration != _INF and not 0 <= duration <= MAX_SECONDS:
+            # NaN before the metadata, or nonsense; Infinity is how live streams say it
+            self._report("duration is %s: treated as unknown, no quartiles"
+                         % ("NaN" if is_nan(duration) else repr(duration)))
+            duration = None
         if self.duration_locked and not is_live_duration(self.duration):
-            if duration != self.duration and not (is_nan(duration) and is_nan(self.duration or 0.0)):
+            if duration != self.duration:
                 self._report("duration changed after PLAY; keeping the first one",
                              adopted=self.duration, reported=duration)
         else:
@@ -366,6 +384,7 @@ class PlaybackSession:
     def _on_seeked(self, t, data):
         was_seeking = self.seeking
         self.seeking = False
+        self._end_buffer(t)  # a seeked with no seeking before it closes an open buffer too
         target = data.get("position")
         if target is not None:
             self.position = target
@@ -384,9 +403,7 @@ class PlaybackSession:
     def _on_progress(self, t, data):
         if self.ad is not None:
             return SAME  # ad time never counts toward content quartiles
-        pos = data.get("position")
-        if pos is None:
-            raise ValueError("progress needs a position")
+        pos = data["position"]
         if self.seeking or not self.played or self.state != PLAYING:
             self.position = pos
             self.quartiles.jump(pos, t)
@@ -427,10 +444,8 @@ class PlaybackSession:
         self._emit("ERROR", t, **data)
 
     def _on_rate(self, t, data):
-        rate = data.get("rate")
-        if not is_number(rate):
-            raise TypeError("rate must be a number, got %r" % (rate,))
-        if is_nan(rate) or rate <= 0:
+        rate = data["rate"]
+        if not is_finite(rate) or rate <= 0:
             self._report("ignored playback rate %r" % (rate,))
             return SAME
         if rate != self.rate:
@@ -470,9 +485,7 @@ class PlaybackSession:
         self._simple("RELATED_CLICKED", t, data)
 
     def _on_ad_start(self, t, data):
-        kind = data.get("slot")
-        if kind not in AD_EVENT_PREFIX:
-            raise ValueError("ad slot must be one of %s, got %r" % (", ".join(AD_EVENT_PREFIX), kind))
+        kind = data["slot"]
         self._ensure_loaded(t)
         if self.ad is not None:
             self._report("ad started while another ad was playing; previous ad closed")
@@ -483,10 +496,8 @@ class PlaybackSession:
         if self.ad is None:
             self._report("ad progress without an ad")
             return SAME
-        pos = data.get("position")
-        duration = data.get("ad_duration")
-        if pos is None or not is_number(duration):
-            raise TypeError("ad progress needs position and ad_duration numbers")
+        pos = data["position"]
+        duration = data["ad_duration"]
         if self.ad[0] == "overlay" or is_live_duration(duration):
             return SAME
         for fraction, suffix in AD_QUARTILES:
@@ -507,11 +518,8 @@ class PlaybackSession:
         self.quartiles.jump(self.position, t)
 
     def _on_bumper(self, t, data):
-        kind = data.get("slot")
-        if kind not in BUMPER_EVENTS:
-            raise ValueError("bumper slot must be 'pre' or 'post', got %r" % (kind,))
         self._ensure_loaded(t)
-        self._emit(BUMPER_EVENTS[kind], t)
+        self._emit(BUMPER_EVENTS[data["slot"]], t)
 
     def _on_bumper_click(self, t, data):
         self._ensure_loaded(t)

@@ -9,10 +9,12 @@ Clock and random source are injected; the edges pass real ones.
 from . import catalog
 from ._compat import is_int, uuid4
 from .delivery import DEFAULT_MAX_QUEUE, NEED_KS, DeliveryEngine
-from .encoding import (QUEUES, STATS, classify, classify_batch, encode, encode_batch, stats_record,
-                       track_record)
+from .encoding import (QUEUES, STATS, classify, classify_batch, encode_head, stats_record, track_record,
+                       worst_outcome)
 from .protocol import StatsCollectProtocol
 from .session import PlaybackSession
+from .validation import MAX_SECONDS, hook, identifier, seconds, text, timestamp, url
+from .validation import ks as _check_ks
 
 DEFAULT_SERVICE_URL = "https://www.kaltura.com/api_v3"
 DEFAULT_ANALYTICS_URL = "https://analytics.kaltura.com"
@@ -32,32 +34,6 @@ def mask_ks(ks, empty="<none>"):
     return ks[:8] + "…" + ks[-4:]
 
 
-def _partner(value):
-    if type(value) is str and value.isdigit():
-        value = int(value)
-    if not is_int(value) or value <= 0:
-        raise ValueError("partner_id must be a positive integer, got %r" % (value,))
-    return value
-
-
-def _entry(value):
-    if type(value) is not str or not value.strip():
-        raise ValueError("entry_id must be a non-empty string, got %r" % (value,))
-    return value
-
-
-def _url(value, what):
-    if type(value) is not str or not (value.startswith("http://") or value.startswith("https://")):
-        raise ValueError("%s must be an http(s) URL, got %r" % (what, value))
-    return value.rstrip("/")
-
-
-def _optional_str(value, what):
-    if value is not None and type(value) is not str:
-        raise TypeError("%s must be a string, got %r" % (what, value))
-    return value
-
-
 class Tracker:
     """Reports playback (stats.collect) and application (trackEvent) events.
 
@@ -71,28 +47,30 @@ class Tracker:
                  application=None, uiconf_id=None, client_ver=CLIENT_VER, referrer=None,
                  store=None, max_queue=DEFAULT_MAX_QUEUE, on_event=None, on_diagnostic=None,
                  protocol=None, batch_size=DEFAULT_BATCH_SIZE):
-        self.partner_id = _partner(partner_id)
+        # every argument is checked before anything is built: a wrong one changes nothing
+        partner_id = identifier(partner_id, "partner_id")
         if not callable(clock):
             raise TypeError("clock must be a callable returning Unix seconds")
         if not hasattr(rng, "getrandbits"):
             raise TypeError("rng must provide getrandbits (e.g. random.Random())")
-        if ks_provider is not None and not callable(ks_provider):
-            raise TypeError("ks_provider must be a callable returning a KS")
-        if uiconf_id is not None and not is_int(uiconf_id):
-            if type(uiconf_id) is str and uiconf_id.isdigit():
-                uiconf_id = int(uiconf_id)
-            else:
-                raise ValueError("uiconf_id must be an integer, got %r" % (uiconf_id,))
+        hook(ks_provider, "ks_provider")
+        hook(on_event, "on_event")
+        hook(on_diagnostic, "on_diagnostic")
+        if uiconf_id is not None:
+            uiconf_id = identifier(uiconf_id, "uiconf_id")
         if not is_int(batch_size) or batch_size < 1:
             raise ValueError("batch_size must be a positive integer, got %r" % (batch_size,))
+        if ks is not None:
+            _check_ks(ks)
+        self.partner_id = partner_id
         self.batch_size = batch_size
         self.clock = clock
         self.rng = rng
-        self.service_url = _url(service_url, "service_url")
-        self.analytics_url = _url(analytics_url, "analytics_url")
-        self.application = _optional_str(application, "application")
-        self.context = {"u": uiconf_id, "c": _optional_str(client_ver, "client_ver"),
-                        "r": _optional_str(referrer, "referrer")}
+        self.service_url = url(service_url, "service_url")
+        self.analytics_url = url(analytics_url, "analytics_url")
+        self.application = text(application, "application")
+        self.context = {"u": uiconf_id, "c": text(client_ver, "client_ver"),
+                        "r": text(referrer, "referrer")}
         self.ks_provider = ks_provider
         self.on_event = on_event
         self.on_diagnostic = on_diagnostic
@@ -120,11 +98,7 @@ class Tracker:
         return uuid4(self.rng)
 
     def _now(self, t):
-        if t is None:
-            return self.clock()
-        if type(t) is not int and type(t) is not float:
-            raise TypeError("t must be Unix seconds, got %r" % (t,))
-        return t
+        return self.clock() if t is None else timestamp(t)
 
     # -- configuration ------------------------------------------------------
     @property
@@ -133,9 +107,22 @@ class Tracker:
 
     def set_ks(self, ks):
         """Use a new KS for every beacon sent from now on (queued ones too)."""
-        if ks is not None and (type(ks) is not str or not ks):
-            raise TypeError("ks must be a non-empty string")
+        if ks is not None:
+            _check_ks(ks)
         self.engine.set_ks(ks, self.clock())
+
+    def provider_ks(self, answer):
+        """Take what the KS provider answered.  A usable KS is set and
+        returned; anything else (None, a number, bytes, an empty or
+        unencodable string) is a failed answer: a diagnostic (which never
+        shows the value), delivery stays paused, and None is returned."""
+        try:
+            _check_ks(answer)
+        except (TypeError, ValueError) as exc:
+            self._diagnose("KS provider gave no usable KS; delivery stays paused", {"error": str(exc)})
+            return None
+        self.set_ks(answer)
+        return answer
 
     def set_online(self, online):
         self.engine.set_online(online, self.clock())
@@ -143,7 +130,7 @@ class Tracker:
     # -- playback ---------------------------------------------------------
     def player(self, entry_id, ready=True):
         """A Player for one media element; sends WIDGET_LOADED unless ``ready=False``."""
-        p = Player(self, _entry(entry_id))
+        p = Player(self, text(entry_id, "entry_id", optional=False, blank=False))
         self.players.append(p)
         if ready:
             p.observe("ready")
@@ -169,18 +156,19 @@ class Tracker:
         Returns the record queued."""
         if not catalog.is_stats_type(event_type):
             raise ValueError("event_type must be a stats.collect type 1-40, got %r" % (event_type,))
-        _entry(entry_id)
-        if session_id is None:
-            session_id = self._new_id()
-        elif type(session_id) is not str or not session_id:
-            raise ValueError("session_id must be a non-empty string")
+        text(entry_id, "entry_id", optional=False, blank=False)
+        if session_id is not None:
+            text(session_id, "session_id", blank=False)
         for value, what in ((current_point, "current_point"), (duration, "duration")):
-            if value is not None and type(value) is not int and type(value) is not float:
-                raise TypeError("%s must be a number of seconds, got %r" % (what, value))
+            if value is not None:
+                seconds(value, what)
         if seek is not None and seek is not True and seek is not False:
             raise TypeError("seek must be True or False")
+        t = self._now(t)
+        if session_id is None:
+            session_id = self._new_id()
         record = stats_record(self._new_id(), event_type, self.partner_id, entry_id, session_id,
-                              self._now(t), self.context, current_point, duration, seek)
+                              t, self.context, current_point, duration, seek)
         self.engine.enqueue(record, self.clock())
         return record
 
@@ -188,22 +176,19 @@ class Tracker:
     def page_load(self, page_type=None, page_name=None, entry_id=None, application=None, t=None):
         """PageLoad (10003)."""
         return self._track(catalog.PAGE_LOAD, entry_id, application, t,
-                           pageType=page_type, pageName=page_name)
+                           pageType=text(page_type, "page_type"), pageName=text(page_name, "page_name"))
 
     def button_click(self, button_type, button_name, entry_id=None, application=None, t=None):
         """ButtonClicked (10002)."""
-        if type(button_type) is not str or type(button_name) is not str:
-            raise TypeError("button_type and button_name must be strings")
         return self._track(catalog.BUTTON_CLICKED, entry_id, application, t,
-                           buttonType=button_type, buttonName=button_name)
+                           buttonType=text(button_type, "button_type", optional=False),
+                           buttonName=text(button_name, "button_name", optional=False))
 
     def _track(self, event_type, entry_id, application, t, **fields):
         if entry_id is not None:
-            _entry(entry_id)
-        for name in fields:
-            _optional_str(fields[name], name)
+            text(entry_id, "entry_id", blank=False)
         fields["entryId"] = entry_id
-        fields["kalturaApplication"] = _optional_str(application, "application") or self.application
+        fields["kalturaApplication"] = text(application, "application") or self.application
         record = track_record(self._new_id(), event_type, self.partner_id, self._now(t), fields)
         self.engine.enqueue(record, self.clock())
         return record
@@ -212,22 +197,31 @@ class Tracker:
     def due_requests(self, now=None):
         """Requests to send now: at most one per endpoint queue.  A stats.collect
         backlog goes out as ordered multirequest batches (up to ``batch_size``
-        beacons and ``MAX_BATCH_BYTES``); a single beacon as itself."""
+        beacons and ``MAX_BATCH_BYTES``); a single beacon as itself.  A record
+        that cannot be encoded is dead-lettered here and the queue goes on."""
         now = self.clock() if now is None else now
         out = []
-        for batch in self.engine.ready_batches(now, {STATS: self.batch_size}):
-            if len(batch) == 1:
-                out.append(encode(batch[0], self.engine.ks, self.service_url, self.analytics_url))
-            else:
-                # records past the byte cap stay queued: the answer settles only those sent
-                out.append(encode_batch(batch, self.engine.ks, self.service_url))
+        rejected = True
+        while rejected:
+            rejected = False
+            for batch in self.engine.ready_batches(now, {STATS: self.batch_size}):
+                # records the request does not carry (byte cap, or behind one that cannot
+                # be encoded) stay queued: the answer settles only those sent
+                request, reason = encode_head(batch, self.engine.ks, self.service_url,
+                                              self.analytics_url)
+                if request is None:
+                    self.engine.reject(batch[0], reason, now)
+                    rejected = True
+                else:
+                    out.append(request)
         return out
 
     def handle_response(self, request, status, body, now=None):
-        """Feed the answer to ``request`` (status None: no answer).  Returns
-        the outcome of its first beacon; when the KS was rejected the outcome
-        is ``"auth"`` and ``needs_ks`` tells whether the driver should ask the
-        KS provider."""
+        """Feed the answer to ``request`` (status None: no answer), settling
+        each beacon it carries on its own.  Returns the worst outcome among
+        them (``"accepted"`` only when all were); when the KS was rejected it
+        is ``"auth"`` and ``needs_ks`` tells whether the driver should ask
+        the KS provider."""
         now = self.clock() if now is None else now
         queue = self.engine.queues[request.queue]
         batch = queue.batch
@@ -242,7 +236,7 @@ class Tracker:
         results = [(records[i], outcomes[i][0], outcomes[i][1]) for i in range(len(records))]
         actions = self.engine.settle_batch(request.queue, results, now)
         self.needs_ks = NEED_KS in actions
-        return outcomes[0][0]
+        return worst_outcome([outcome for outcome, _ in outcomes])
 
     def next_wakeup(self):
         return self.engine.next_wakeup()
@@ -257,9 +251,20 @@ class Tracker:
         return out
 
 
+def _position(value):
+    """An optional playhead position from the developer (checked, or None)."""
+    return None if value is None else seconds(value, "position")
+
+
 class Player:
     """Observations for one media element; each method takes an optional
-    ``t`` (Unix seconds, default now) so early events keep their own time."""
+    ``t`` (Unix seconds, default now) so early events keep their own time.
+
+    The named methods check their arguments and raise at the call, before the
+    state machine moves: ``t`` and positions must be finite, non-negative
+    seconds.  A duration is runtime data (a media element says NaN before its
+    metadata, Infinity for live): ``loaded`` takes any number, and an
+    unusable one means unknown, with a diagnostic."""
 
     def __init__(self, tracker, entry_id):
         self.tracker = tracker
@@ -271,6 +276,9 @@ class Player:
         return self.session.session_id
 
     def observe(self, kind, t=None, **data):
+        """Feed one observation as recorded; ``t`` is checked, the values in
+        ``data`` are judged by the state machine (nonsense is dropped with a
+        diagnostic)."""
         t = self.tracker._now(t)
         events = self.session.observe(kind, t, **data)
         self.tracker._events(self, events)
@@ -286,32 +294,38 @@ class Player:
         return self.observe("play_request", t)
 
     def playing(self, position=None, t=None):
-        return self.observe("playing", t, position=position)
+        return self.observe("playing", t, position=_position(position))
 
     def play(self, position=None, t=None):
         """Play request and playback start in one call (server-side use)."""
-        return self.play_request(t) + self.playing(position, t)
+        t = self.tracker._now(t)
+        position = _position(position)
+        return self.observe("play_request", t) + self.observe("playing", t, position=position)
 
     def pause(self, position=None, t=None):
-        return self.observe("pause", t, position=position)
+        return self.observe("pause", t, position=_position(position))
 
     def seek(self, position, t=None):
-        """A completed seek to ``position``."""
+        """A completed seek to ``position`` (None: where the playhead is)."""
+        t = self.tracker._now(t)
+        position = _position(position)
         return self.observe("seeking", t, position=position) + self.observe("seeked", t, position=position)
 
     def seeking(self, position, t=None):
-        return self.observe("seeking", t, position=position)
+        return self.observe("seeking", t, position=_position(position))
 
     def seeked(self, position=None, t=None):
-        return self.observe("seeked", t, position=position)
+        return self.observe("seeked", t, position=_position(position))
 
     def waiting(self, position=None, t=None):
-        return self.observe("waiting", t, position=position)
+        return self.observe("waiting", t, position=_position(position))
 
     def progress(self, position, t=None):
         # the hot path (every timeupdate): no events in the common case
+        if type(position) is not float or not 0.0 <= position <= MAX_SECONDS:
+            seconds(position, "position")
         tracker = self.tracker
-        events = self.session.observe("progress", tracker.clock() if t is None else tracker._now(t),
+        events = self.session.observe("progress", tracker.clock() if t is None else timestamp(t),
                                       position=position)
         if events:
             tracker._events(self, events)
@@ -352,7 +366,8 @@ class Player:
         return self.observe("ad_start", t, slot=slot)
 
     def ad_progress(self, position, ad_duration, t=None):
-        return self.observe("ad_progress", t, position=position, ad_duration=ad_duration)
+        return self.observe("ad_progress", t, position=seconds(position, "position"),
+                            ad_duration=ad_duration)
 
     def ad_click(self, t=None):
         return self.observe("ad_click", t)

@@ -70,6 +70,14 @@ class ScriptedTransport:
         """Every beacon sent, in order, as wire-field dicts."""
         return [c for req in self.requests for c in calls(req)]
 
+    def sent_counts(self):
+        """How many times each beacon id went out (nothing is de-duplicated, as on real Kaltura)."""
+        counts = {}
+        for beacon in self.beacons():
+            beacon_id = beacon.get("event[beaconId]", beacon.get("beaconId"))
+            counts[beacon_id] = counts.get(beacon_id, 0) + 1
+        return counts
+
     def event_types(self):
         return [int(f.get("event[eventType]", f.get("eventType", 0))) for f in self.beacons()]
 
@@ -92,7 +100,19 @@ def make_tracker(clock=None, **options):
     return Tracker(4242, clock=clock, rng=random.Random(7), **options)
 
 
+def tracker_state(tracker):
+    """Everything an API call may change, as text (NaN-safe to compare): queued
+    records, the random source, diagnostics, the KS and every player's state machine."""
+    players = []
+    for player in tracker.players:
+        machine = {k: v for k, v in vars(player.session).items() if k not in ("_handlers", "_rng", "_diag")}
+        machine["quartiles"] = vars(player.session.quartiles)
+        players.append(machine)
+    return repr((tracker.queued(), tracker.rng.getstate(), tracker.diagnostics, tracker.engine.ks, players))
+
+
 INVALID_KS = ('{"code":"INVALID_KS","message":"Invalid KS","objectType":"KalturaAPIException",'
               '"args":{"KSID":"x","ERR_CODE":"-1","ERR_DESC":"INVALID_STR"}}')
+TRANSIENT_ERROR = '{"code":"INTERNAL_SERVER_ERROR","message":"Internal server error","objectType":"KalturaAPIException","args":{}}'
 MISSING = ('{"code":"MISSING_MANDATORY_PARAMETER","message":"Missing parameter \\"event\\"",'
            '"objectType":"KalturaAPIException","args":{}}')

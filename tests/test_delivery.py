@@ -5,7 +5,8 @@ import pytest
 from kaltura_web import MemoryStore
 from kaltura_web.cpython import SQLiteStore, SyncSender
 from kaltura_web.delivery import DeliveryEngine
-from tests.fakes import INVALID_KS, MISSING, FakeClock, ScriptedTransport, make_tracker, sequence
+from tests.fakes import (INVALID_KS, MISSING, TRANSIENT_ERROR, FakeClock, ScriptedTransport, make_tracker,
+                         sequence)
 from tests.fakes import calls as fakes_calls
 
 
@@ -295,7 +296,7 @@ def test_backlog_drains_in_ordered_multirequest_batches():
 
 
 def test_batch_settles_call_by_call():
-    """In a batch, accepted and bad calls leave the queue; from the first transient call on, beacons stay queued in order."""
+    """In a batch, accepted and bad calls leave the queue wherever they sit; only the transient call stays queued."""
     clock = FakeClock()
     store = MemoryStore()
     tracker = make_tracker(clock, store=store, batch_size=10)
@@ -312,7 +313,7 @@ def test_batch_settles_call_by_call():
     clock.now = tracker.next_wakeup()
     (req,) = tracker.due_requests()
     tracker.handle_response(req, *transport.send(req))
-    assert [r["n"] for r in tracker.queued()] == ["e3", "e4"]
+    assert [r["n"] for r in tracker.queued()] == ["e3"]
     assert [d["record"]["n"] for d in store.dead_letters("s")] == ["e1"]
     assert tracker.engine.status()["s"]["state"] == "waiting"
 
@@ -339,3 +340,154 @@ def test_batch_over_the_byte_cap_sends_a_prefix_and_keeps_the_rest_queued():
     (sent,) = tracker.due_requests()
     tracker.handle_response(sent, 200, "[" + ",".join(["null"] * len(sent.beacon_ids)) + "]")
     assert [r["n"] for r in tracker.queued()] == ["e%d" % i for i in range(len(sent.beacon_ids), 6)]
+
+
+def _entry_of(request):
+    return dict(urllib.parse.parse_qsl(request.body))["event[entryId]"]
+
+
+@pytest.mark.parametrize("answer, resent", [
+    ((200, TRANSIENT_ERROR), ["e1"]),
+    ((200, INVALID_KS), ["e1"]),
+    ((200, MISSING), []),
+])
+def test_multirequest_slot_failure_resends_only_that_slot(answer, resent):
+    """Slot 2 of 5 failing (transient, auth or bad beacon): the other four, which Kaltura executed, are never sent again."""
+    clock = FakeClock()
+    store = MemoryStore()
+    tracker = make_tracker(clock, store=store, batch_size=5, ks_provider=lambda: "ks-two")
+    failed = []
+
+    def handler(request):
+        if _entry_of(request) == "e1" and not failed:
+            failed.append(1)
+            return answer
+        return 200, "true"
+
+    transport = ScriptedTransport(handler)
+    records = [tracker.report(3, "e%d" % i) for i in range(5)]
+    assert _sender(tracker, clock, transport).flush(timeout=30)
+    counts = transport.sent_counts()
+    assert {r["n"]: counts[r["i"]] for r in records} == {
+        "e%d" % i: (2 if "e%d" % i in resent else 1) for i in range(5)}
+    assert len(transport.requests) == 1 + len(resent)
+    dead = [d["record"]["n"] for d in store.dead_letters("s")]
+    assert dead == ([] if resent else ["e1"])
+
+
+def test_failed_slots_stay_at_the_head_in_order_and_the_worst_sets_the_state():
+    """Slots 2 (transient) and 4 (auth) fail: both stay queued, in order, ahead of newer beacons; the queue pauses for a KS."""
+    clock = FakeClock()
+    tracker = make_tracker(clock, batch_size=5)
+    for i in range(5):
+        tracker.report(3, "e%d" % i)
+    (req,) = tracker.due_requests()
+    tracker.report(3, "e5")
+    body = "[true,%s,true,%s,true]" % (TRANSIENT_ERROR, INVALID_KS)
+    assert tracker.handle_response(req, 200, body) == "auth"
+    assert tracker.needs_ks
+    assert [r["n"] for r in tracker.queued()] == ["e1", "e3", "e5"]
+    assert tracker.engine.status()["s"]["state"] == "paused_auth"
+    assert tracker.engine.accepted == 3
+
+
+def test_a_whole_request_failure_retries_the_whole_batch():
+    """No answer, HTTP 5xx or a malformed answer mean nothing was executed: every beacon of the batch is sent again."""
+    clock = FakeClock()
+    tracker = make_tracker(clock, batch_size=3)
+    for i in range(3):
+        tracker.report(3, "e%d" % i)
+    for status, body in ((None, ""), (503, ""), (200, "[true]"), (200, "<html>")):
+        (req,) = tracker.due_requests(clock.now)
+        assert tracker.handle_response(req, status, body) == "transient"
+        assert [r["n"] for r in tracker.queued()] == ["e0", "e1", "e2"]
+        clock.now = tracker.next_wakeup()
+
+
+def _stored(records):
+    store = MemoryStore()
+    for record in records:
+        store.append(record["k"], record)
+    return store
+
+
+def test_a_stored_beacon_that_cannot_be_encoded_is_dead_lettered_and_the_queue_goes_on():
+    """A record from an older version holding a lone surrogate is dead-lettered with its id and reason; flush never raises."""
+    clock = FakeClock()
+    old = make_tracker(clock, application="kiosk")
+    good = old.page_load("lobby")
+    bad = dict(old.page_load("lobby"), pn="report-\udcff.mp4")  # stored before the API checked
+    later = old.page_load("after")
+    store = _stored([good, bad, later])
+    diagnostics = []
+    tracker = make_tracker(clock, store=store, on_diagnostic=lambda m, d: diagnostics.append((m, d)))
+    transport = ScriptedTransport()
+    sender = _sender(tracker, clock, transport)
+    assert sender.flush(timeout=5)
+    assert sender.flush(timeout=5)  # and again: nothing is left to block a later run
+    assert [b["beaconId"] for b in transport.beacons()] == [good["i"], later["i"]]
+    (dead,) = store.dead_letters("t")
+    assert dead["record"]["i"] == bad["i"] and "UnicodeEncodeError" in dead["reason"]
+    (message, details), = [(m, d) for m, d in diagnostics if "dead-lettered" in m]
+    assert details["beacon"] == bad["i"] and "cannot be encoded" in details["reason"]
+
+
+def test_an_unencodable_beacon_inside_a_backlog_batch_does_not_hold_the_others():
+    """A corrupt stats record in the middle of a multirequest backlog: the rest go out once, in order."""
+    clock = FakeClock()
+    old = make_tracker(clock)
+    records = [old.report(3, "e%d" % i) for i in range(6)]
+    records[3] = dict(records[3], r="https://x.example/\udcff")
+    store = _stored(records)
+    tracker = make_tracker(clock, store=store, batch_size=4)
+    transport = ScriptedTransport()
+    assert _sender(tracker, clock, transport).flush(timeout=5)
+    assert [b["event[entryId]"] for b in transport.beacons()] == ["e0", "e1", "e2", "e4", "e5"]
+    assert set(transport.sent_counts().values()) == {1}
+    assert [d["record"]["n"] for d in store.dead_letters("s")] == ["e3"]
+
+
+def test_a_corrupt_durable_queue_from_an_older_version_drains(tmp_path):
+    """An SQLite queue holding an unencodable record (written by an older version) drains after a restart."""
+    path = tmp_path / "queue.db"
+    clock = FakeClock()
+    store = SQLiteStore(path)
+    old = make_tracker(clock)
+    first = old.report(1, "e")
+    store.append("s", dict(old.report(2, "e"), n="e-\udcff"))
+    store.append("s", first)
+    store.close()
+    tracker = make_tracker(clock, store=SQLiteStore(path))
+    transport = ScriptedTransport()
+    assert _sender(tracker, clock, transport).flush(timeout=5)
+    assert transport.event_types() == [1]
+    assert len(tracker.engine.store.dead_letters("s")) == 1
+    tracker.engine.store.close()
+
+
+@pytest.mark.parametrize("answer", [123, b"djJ8MTAwfABCDEFGHIJK", None, "", "djJ8\udcff", ["ks"]])
+def test_a_ks_provider_answering_no_usable_ks_never_breaks_flush(answer):
+    """A provider returning a non-string (or an unusable string) is a failed answer: a diagnostic, delivery stays paused."""
+    clock = FakeClock()
+    tracker = make_tracker(clock, ks="old-ks", ks_provider=lambda: answer)
+    transport = ScriptedTransport(lambda req: (200, INVALID_KS))
+    tracker.report(3, "e")
+    assert not _sender(tracker, clock, transport).flush(timeout=5)
+    assert tracker.ks == "old-ks" and tracker.pending() == 1
+    assert tracker.engine.status()["s"]["state"] == "paused_auth"
+    (diag,) = [d for d in tracker.diagnostics if "KS provider" in d["message"]]
+    assert "djJ8MTAw" not in repr(diag)  # a wrong answer is never shown
+
+
+@pytest.mark.parametrize("answer", [123, b"djJ8MTAw", "", "djJ8\udcff"])
+def test_browser_sender_treats_a_non_string_ks_as_a_failed_answer(answer):
+    """The browser's AsyncSender refuses a provider answer that is not a usable KS string, with a diagnostic."""
+    import asyncio
+
+    from kaltura_web.browser.driver import AsyncSender
+
+    tracker = make_tracker(ks="old-ks")
+    sender = AsyncSender(tracker, transport=None, ks_provider=lambda: answer)
+    assert asyncio.run(sender.refresh_ks()) is None
+    assert tracker.ks == "old-ks"
+    assert any("KS provider" in d["message"] for d in tracker.diagnostics)

@@ -83,3 +83,23 @@ def test_form_encoding_round_trips_unicode_and_reserved():
     """Our form encoder (MicroPython has no urllib) agrees with urllib's decoder."""
     pairs = [("event[referrer]", "https://x.example/a b?c=d&e=é"), ("k", "+/=~")]
     assert urllib.parse.parse_qsl(urlencode(pairs)) == pairs
+
+
+@pytest.mark.parametrize("body", ["{" * 100000, '{"a":' * 50000 + "1" + "}" * 50000, "[" * 100000])
+def test_classify_survives_absurdly_nested_answers(body):
+    """An answer nested deeper than the JSON parser can go is classified, never raised (it would stop flush)."""
+    assert encoding.classify(200, body)[0] in (encoding.ACCEPTED, encoding.BAD_BEACON)
+    outcomes = encoding.classify_batch(200, body, 3)
+    assert [o[0] for o in outcomes] == [encoding.TRANSIENT] * 3
+
+
+def test_encode_head_sends_the_encodable_prefix_and_names_the_culprit():
+    """encode_head carries the records before the first unencodable one, and reports that one when it is the head."""
+    tracker = make_tracker()
+    records = [tracker.report(3, "e%d" % i) for i in range(4)]
+    records[2] = dict(records[2], n="e\udcff")
+    req, reason = encoding.encode_head(records, "ks", tracker.service_url, tracker.analytics_url)
+    assert reason is None and req.beacon_ids == (records[0]["i"], records[1]["i"])
+    req, reason = encoding.encode_head(records[2:], "ks", tracker.service_url, tracker.analytics_url)
+    assert req is None and reason.startswith("cannot be encoded: UnicodeEncodeError")
+    assert reason.encode("utf-8")  # the reason itself can be stored and printed

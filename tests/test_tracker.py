@@ -3,7 +3,7 @@ import random
 import pytest
 
 from kaltura_web import Tracker, mask_ks
-from tests.fakes import FakeClock, make_tracker
+from tests.fakes import FakeClock, make_tracker, tracker_state
 
 
 @pytest.mark.parametrize("kwargs, error", [
@@ -15,9 +15,20 @@ from tests.fakes import FakeClock, make_tracker
     ({"partner_id": 1, "ks_provider": "not callable"}, TypeError),
     ({"partner_id": 1, "uiconf_id": "abc"}, ValueError),
     ({"partner_id": 1, "max_queue": 0}, ValueError),
+    ({"partner_id": 2 ** 70}, ValueError),
+    ({"partner_id": 2 ** 31}, ValueError),
+    ({"partner_id": "9" * 5000}, ValueError),
+    ({"partner_id": "\u00b2"}, ValueError),
+    ({"partner_id": 1, "uiconf_id": 2 ** 31}, ValueError),
+    ({"partner_id": 1, "uiconf_id": -4}, ValueError),
+    ({"partner_id": 1, "service_url": "http://"}, ValueError),
+    ({"partner_id": 1, "analytics_url": "https:///path"}, ValueError),
+    ({"partner_id": 1, "on_event": "print"}, TypeError),
+    ({"partner_id": 1, "on_diagnostic": 5}, TypeError),
 ])
 def test_misconfiguration_raises_at_the_call(kwargs, error):
-    """Calling the constructor wrongly raises a clear exception immediately."""
+    """Calling the constructor wrongly (ids beyond Kaltura's 32-bit range, host-less URLs,
+    non-callable hooks...) raises a clear exception immediately."""
     with pytest.raises(error):
         Tracker(clock=FakeClock(), rng=random.Random(1), **kwargs)
 
@@ -104,3 +115,151 @@ def test_mask_ks_never_shows_the_whole_ks():
     masked = mask_ks(ks)
     assert masked.startswith("djJ8MTAw") and masked.endswith("6789") and len(masked) < 16
     assert mask_ks(None) == "<none>"
+
+
+BAD_TEXT = "report-\udcff.mp4"  # what os.fsdecode gives for a non-UTF-8 file name
+
+
+@pytest.mark.parametrize("call, argument", [
+    (lambda t: t.page_load(page_name=BAD_TEXT), "page_name"),
+    (lambda t: t.page_load(page_type=BAD_TEXT), "page_type"),
+    (lambda t: t.page_load("lobby", application=BAD_TEXT), "application"),
+    (lambda t: t.page_load("lobby", entry_id=BAD_TEXT), "entry_id"),
+    (lambda t: t.button_click("cta", BAD_TEXT), "button_name"),
+    (lambda t: t.button_click(BAD_TEXT, "go"), "button_type"),
+    (lambda t: t.player(BAD_TEXT), "entry_id"),
+    (lambda t: t.report(3, BAD_TEXT), "entry_id"),
+    (lambda t: t.report(3, "e", session_id=BAD_TEXT), "session_id"),
+    (lambda t: t.set_ks("djJ8" + BAD_TEXT), "ks"),
+])
+def test_unencodable_strings_are_rejected_at_the_call(call, argument):
+    """A string that cannot be encoded as UTF-8 raises ValueError naming the argument, and nothing changes."""
+    tracker = make_tracker()
+    tracker.player("e").play(0.0)
+    before = tracker_state(tracker)
+    with pytest.raises(ValueError, match=argument):
+        call(tracker)
+    assert tracker_state(tracker) == before
+
+
+@pytest.mark.parametrize("option", ["referrer", "client_ver", "application", "ks"])
+def test_unencodable_configuration_is_rejected(option):
+    """Configuration strings that cannot be encoded as UTF-8 raise ValueError naming the option."""
+    with pytest.raises(ValueError, match=option):
+        make_tracker(**{option: "x\udcff"})
+
+
+INF, NAN = float("inf"), float("nan")
+
+
+@pytest.mark.parametrize("call", [
+    lambda p: p.ready(t=INF),
+    lambda p: p.loaded(10.0, t=NAN),
+    lambda p: p.play(0.0, t=INF),
+    lambda p: p.play(INF),
+    lambda p: p.play(position=NAN),
+    lambda p: p.playing(-INF),
+    lambda p: p.progress(INF),
+    lambda p: p.progress(NAN),
+    lambda p: p.progress(1e300),
+    lambda p: p.progress(-1.0),
+    lambda p: p.progress(1.0, t=-INF),
+    lambda p: p.seek(NAN),
+    lambda p: p.seek(5.0, t=1e300),
+    lambda p: p.pause(INF),
+    lambda p: p.ended(t=NAN),
+    lambda p: p.ad_progress(INF, 10.0),
+    lambda p: p.observe("ready", INF),
+])
+def test_non_finite_times_and_positions_raise_before_the_state_machine_moves(call):
+    """t or a position that is NaN, infinite, negative or absurdly large raises ValueError and changes nothing."""
+    tracker = make_tracker()
+    player = tracker.player("e", ready=False)
+    before = tracker_state(tracker)
+    with pytest.raises(ValueError):
+        call(player)
+    assert tracker_state(tracker) == before
+
+
+def test_a_rejected_time_does_not_poison_later_calls():
+    """After t=inf was refused, calls with a normal t give the full lifecycle."""
+    tracker = make_tracker()
+    player = tracker.player("e", ready=False)
+    with pytest.raises(ValueError):
+        player.play(0.0, t=INF)
+    player.loaded(8.0, t=1_700_000_001)
+    player.play(0.0, t=1_700_000_002)
+    player.progress(2.0, t=1_700_000_004)
+    assert [r["e"] for r in tracker.queued()] == [1, 2, 3, 4]
+    assert [r["t"] - 1_700_000_000 for r in tracker.queued()] == [1, 1, 2, 4]
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"t": INF}, {"t": NAN}, {"t": 1e300}, {"current_point": INF}, {"current_point": NAN},
+    {"current_point": -1}, {"duration": INF}, {"duration": 1e300}, {"current_point": 2 ** 70},
+])
+def test_report_rejects_non_finite_numbers(kwargs):
+    """report() raises ValueError for non-finite or out-of-range numbers and queues nothing."""
+    tracker = make_tracker()
+    before = tracker_state(tracker)
+    with pytest.raises(ValueError):
+        tracker.report(3, "e", **kwargs)
+    assert tracker_state(tracker) == before
+
+
+@pytest.mark.parametrize("call", [
+    lambda t: t.page_load("lobby", t=INF),
+    lambda t: t.button_click("cta", "go", t=NAN),
+])
+def test_application_events_reject_non_finite_times(call):
+    """trackEvent calls with a non-finite t raise ValueError and queue nothing."""
+    tracker = make_tracker()
+    with pytest.raises(ValueError, match="t must be"):
+        call(tracker)
+    assert tracker.queued() == []
+
+
+@pytest.mark.parametrize("duration", [NAN, -INF, -5.0, 1e300])
+def test_a_nonsense_duration_from_the_element_is_unknown_not_an_error(duration):
+    """A media element's NaN (or otherwise unusable) duration means unknown: a diagnostic, no quartiles, no raise."""
+    tracker = make_tracker()
+    player = tracker.player("e")
+    player.loaded(duration)
+    player.play(0.0)
+    player.progress(1.0)
+    assert [r["e"] for r in tracker.queued()] == [1, 2, 3]
+    assert all("d" not in r for r in tracker.queued())
+    assert any("duration is" in d["message"] for d in tracker.diagnostics)
+
+
+def test_infinite_duration_is_live_without_a_diagnostic():
+    """duration=Infinity is how a media element says live: no quartiles, nothing reported."""
+    tracker = make_tracker()
+    player = tracker.player("e")
+    player.loaded(INF)
+    player.play(0.0)
+    assert [r["e"] for r in tracker.queued()] == [1, 2, 3]
+    assert tracker.diagnostics == []
+
+
+def test_largest_partner_id_is_accepted():
+    """2**31-1, the largest Kaltura partner id, is fine."""
+    assert Tracker(2 ** 31 - 1, clock=FakeClock(), rng=random.Random(1)).partner_id == 2 ** 31 - 1
+
+
+@pytest.mark.parametrize("path, error", [(123, TypeError), (b"q.db", TypeError), ("", ValueError)])
+def test_create_tracker_rejects_unusable_queue_paths(path, error):
+    """queue_path must be a non-empty str or os.PathLike; "" no longer silently means memory."""
+    from kaltura_web.cpython import create_tracker
+
+    with pytest.raises(error, match="queue_path"):
+        create_tracker(100, queue_path=path)
+
+
+def test_create_tracker_takes_a_pathlike_queue(tmp_path):
+    """A pathlib.Path queue is a durable SQLite queue."""
+    from kaltura_web.cpython import SQLiteStore, create_tracker
+
+    tracker = create_tracker(100, queue_path=tmp_path / "q.db")
+    assert isinstance(tracker.engine.store, SQLiteStore)
+    tracker.engine.store.close()

@@ -13,7 +13,8 @@ import tempfile
 import zipfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CORE = ("__init__", "_compat", "catalog", "delivery", "encoding", "protocol", "session", "tracker")
+CORE = ("__init__", "_compat", "catalog", "delivery", "encoding", "protocol", "session", "tracker",
+        "validation")
 DEFAULT_OUT = ROOT / "web" / "dist" / "kaltura_web-mpy.zip"
 
 

@@ -122,12 +122,12 @@ class AsyncSender:
             return None
         finally:
             self._asking_ks = False
-        if ks is None or _ffi.is_nullish(ks):
-            self._log("KS provider gave no KS")
+        if _ffi.is_nullish(ks):
+            ks = None  # JS null / undefined
+        if self.tracker.provider_ks(ks) is None:
+            self._log("KS provider gave no usable KS")
             return None
-        ks = str(ks)
         self._log("new KS from provider: %s" % mask_ks(ks))
-        self.tracker.set_ks(ks)
         self.held = False
         self.kick()
         return ks
@@ -146,10 +146,14 @@ class AsyncSender:
                 (stats if record["k"] == encoding.STATS else track).append(record)
         started = 0
         while stats or track:  # stats first, as ordered multirequests within the byte cap
-            if stats:
-                req = encoding.encode_batch(stats[:tracker.batch_size], tracker.ks, tracker.service_url)
-            else:
-                req = encoding.encode(track[0], tracker.ks, tracker.service_url, tracker.analytics_url)
+            head = stats[:tracker.batch_size] if stats else track[:1]
+            req, _ = encoding.encode_head(head, tracker.ks, tracker.service_url, tracker.analytics_url)
+            if req is None:  # it cannot be encoded: the send loop dead-letters it
+                if stats:
+                    stats = stats[1:]
+                else:
+                    track = track[1:]
+                continue
             size = len(req.body)
             if self._keepalive_bytes + size > KEEPALIVE_BUDGET:
                 break  # nothing more is encoded than can go

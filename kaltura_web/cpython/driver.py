@@ -52,13 +52,15 @@ class SyncSender:
             self._log("KS rejected and no KS provider: delivery paused")
             return
         try:
-            ks = provider()
+            answer = provider()
         except Exception as exc:
             self._log("KS provider failed: %r" % (exc,))
             return
-        if ks:
+        ks = self.tracker.provider_ks(answer)
+        if ks is None:
+            self._log("KS provider gave no usable KS: delivery paused")
+        else:
             self._log("new KS from provider: %s" % mask_ks(ks))
-            self.tracker.set_ks(ks)
 
     def flush(self, timeout=30.0, on_progress=None):
         """Deliver everything, waiting out retries, for at most ``timeout``
@@ -79,8 +81,23 @@ class SyncSender:
 
 
 def create_tracker(partner_id, queue_path=None, **options):
-    """A Tracker with real clock and randomness and, with ``queue_path``, a
-    durable SQLite queue; pass it to ``SyncSender`` to deliver."""
-    store = SQLiteStore(queue_path) if queue_path else None
+    """A Tracker with real clock and randomness and, with ``queue_path`` (a
+    str or os.PathLike), a durable SQLite queue; pass it to ``SyncSender``
+    to deliver."""
+    store = None
+    if queue_path is not None:
+        if not isinstance(queue_path, (str, os.PathLike)):
+            raise TypeError("queue_path must be a str or os.PathLike, got %s" % type(queue_path).__name__)
+        path = os.fspath(queue_path)
+        if type(path) is not str:
+            raise TypeError("queue_path must name a file as text, got %s" % type(path).__name__)
+        if not path:
+            raise ValueError("queue_path is empty: give a file path, or None for a memory queue")
+        store = SQLiteStore(path)
     rng = random.Random(int.from_bytes(os.urandom(16), "big"))
-    return Tracker(partner_id, clock=time.time, rng=rng, store=store, **options)
+    try:
+        return Tracker(partner_id, clock=time.time, rng=rng, store=store, **options)
+    except BaseException:
+        if store is not None:
+            store.close()  # a wrong argument leaves no open database behind
+        raise

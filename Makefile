@@ -7,7 +7,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 WHEEL := web/dist/kaltura_web-0.1.0-py3-none-any.whl
 MEDIA := web/media/test.webm
-CORE_SOURCES := $(shell find kaltura_web -name '*.py' -not -path '*/collector/*') pyproject.toml
+# what the wheel and the MicroPython archive are built from (the collector and CLI are not in them)
+PAGE_SOURCES := $(shell find kaltura_web/core kaltura_web/browser -name '*.py') kaltura_web/__init__.py pyproject.toml
 
 .PHONY: setup system venv demo test bench clean
 
@@ -32,7 +33,7 @@ web/node_modules/.installed: web/package.json web/package-lock.json
 
 # The wheel (Pyodide, PyScript) and, for MicroPython pages, one archive of the core and the
 # browser edge precompiled to .mpy (tools/build_mpy.py): a page loads just what it needs.
-$(WHEEL): $(CORE_SOURCES) $(VENV)/.installed tools/build_mpy.py
+$(WHEEL): $(PAGE_SOURCES) $(VENV)/.installed tools/build_mpy.py
 	rm -rf web/dist build
 	$(PY) -m pip wheel -q --no-deps -w web/dist .
 	rm -rf build
@@ -59,3 +60,9 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) web/node_modules web/dist web/media/*.webm build *.egg-info
+
+# make mutation - mutation score of the core against its fast tests and the vectors, in a temporary
+# copy of the package (the sources are never written); e.g. make mutation ARGS="--sample 60 --seed 1"
+.PHONY: mutation
+mutation: $(VENV)/.installed
+	$(PY) -m tools.mutation -j 2 $(ARGS)

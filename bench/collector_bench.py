@@ -33,7 +33,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from kaltura_web.collector.ks import make_ks_v2  # noqa: E402
-from kaltura_web.encoding import ACCEPTED, classify_batch, encode, encode_batch, stats_record  # noqa: E402
+from kaltura_web.core.encoding import ACCEPTED, classify_batch, encode, encode_batch, stats_record  # noqa: E402
 
 HOST = "127.0.0.1"
 PARTNER_ID = 100

@@ -1,11 +1,14 @@
 """E2E helpers: one Chromium per session (pytest-playwright's ``browser``), a
 fresh context per page, a guard that fails on any request leaving localhost,
-and the SDK's window events collected for assertions."""
+the SDK's window events collected for assertions, and every event the collector
+is asked to store recorded (so a re-sent beacon is seen, not hidden by de-duplication)."""
 
 import time
 from pathlib import Path
 
 import pytest
+
+from e2e_helpers import Arrivals, queued, wait_in_page, wait_queued, wait_video
 
 ROOT = Path(__file__).resolve().parent.parent
 WHEEL = ROOT / "web/dist/kaltura_web-0.1.0-py3-none-any.whl"
@@ -31,6 +34,17 @@ def _runtimes_present():
                     pytrace=False)
 
 
+@pytest.fixture
+def kaltura_collector(kaltura_collector):
+    """The plugin's collector plus ``arrivals``: what the collector was asked to store in this test."""
+    arrivals = Arrivals(kaltura_collector.server.store)
+    kaltura_collector.arrivals = arrivals
+    try:
+        yield kaltura_collector
+    finally:
+        arrivals.stop()
+
+
 class KWPage:
     """One browser context + page on the collector, with the SDK's events."""
 
@@ -54,7 +68,7 @@ class KWPage:
 
     def queued_in_storage(self):
         """Records waiting in localStorage: one key each, <ns>:q:<queue>:<seq>.<tab> (docs/storage.md)."""
-        return self.page.evaluate("Object.keys(localStorage).filter(k => k.includes(':q:')).length")
+        return queued(self.page)
 
     def open(self, path, wait_ready=True):
         started = time.monotonic()
@@ -66,10 +80,10 @@ class KWPage:
 
     def wait_ready(self, timeout=READY_TIMEOUT):
         try:
-            self.page.wait_for_function("window.__kwReady !== null", timeout=timeout)
-        except Exception as exc:
-            errors = self.page.evaluate("window.__kwErrors")
-            raise AssertionError(f"SDK not ready on {self.page.url}: {errors} {self.errors}") from exc
+            wait_in_page(self.page, "window.__kwReady !== null", f"the SDK to be ready on {self.page.url}",
+                         observe="window.__kwErrors", timeout=timeout)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; page errors: {self.errors}") from None
         return self.page.evaluate("window.__kwReady")
 
     def reload(self, wait_ready=True):
@@ -83,10 +97,19 @@ class KWPage:
                 and (entry_id is None or e.get("entryId") == entry_id)]
 
     def wait_sdk_event(self, name, timeout=20_000, count=1):
-        self.page.wait_for_function(
-            "([n, c]) => window.__kwEvents.filter(e => e.name === n).length >= c",
-            arg=[name, count], timeout=timeout)
+        """Wait until the SDK has dispatched ``count`` events named ``name``; returns them."""
+        wait_in_page(self.page, "([n, c]) => window.__kwEvents.filter(e => e.name === n).length >= c",
+                     f"{count} SDK event(s) {name}", arg=[name, count],
+                     observe="() => window.__kwEvents.map(e => e.name)", timeout=timeout)
         return self.sdk_events(name)
+
+    def wait_queued(self, comparison, what, timeout=20_000):
+        """Wait until the number of records in localStorage satisfies ``comparison`` (``">= 5"``)."""
+        wait_queued(self.page, comparison, what, timeout=timeout)
+
+    def wait_video(self, condition, what, selector="video", timeout=20_000):
+        """Wait until ``condition`` (JavaScript over the video ``v``) holds, e.g. ``"v.ended"``."""
+        wait_video(self.page, condition, what, selector=selector, timeout=timeout)
 
     def video(self, js, selector="video"):
         """Run ``js`` with ``v`` bound to the video element."""

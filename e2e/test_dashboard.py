@@ -8,10 +8,14 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
+from e2e_helpers import wait_in_page
+
 # docs/dashboard.png is rewritten only on request, so test runs leave the work tree clean
 DOCS_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "dashboard.png"
 UPDATE_SCREENSHOT = os.environ.get("KALTURA_WEB_UPDATE_SCREENSHOT") == "1"
 T = 1700000000
+# event-stream rows whose new-row highlight (a CSS animation) is still running
+ROWS_FLASHING = "[...document.querySelectorAll('#event-stream tr')].filter(r => r.getAnimations().length).length"
 
 
 def collect(kc, ks, session, entry, event_type, t, point=0, duration=100):
@@ -88,7 +92,8 @@ def test_dashboard_shows_events_live(page, kaltura_collector, tmp_path):
     expect(page.locator('#findings li[data-rule="quartile-duplicate"]')).to_have_count(1)
     expect(page.locator("#kpi-findings")).to_have_text("1")
 
-    page.wait_for_timeout(1500)  # let the new-row highlight fade before the picture
+    wait_in_page(page, f"({ROWS_FLASHING}) === 0", "the new-row highlight to fade before the picture",
+                 observe=ROWS_FLASHING)
     target = DOCS_SCREENSHOT if UPDATE_SCREENSHOT else tmp_path / "dashboard.png"
     page.screenshot(path=str(target), full_page=True)
     assert target.stat().st_size > 10_000
@@ -100,7 +105,7 @@ def test_dashboard_watches_portal_playback(kw_pages, page, kaltura_collector):
     portal = kw_pages("/web/portal.html")
     portal.wait_sdk_event("WIDGET_LOADED")
     portal.video("v.playbackRate = 2.0; v.play();")
-    portal.page.wait_for_function("document.querySelector('video').ended", timeout=20_000)
+    portal.wait_video("v.ended", "the portal video to end")
     for step in ("plays", "25", "50", "75", "100"):
         expect(funnel_value(page, step)).to_have_text("1", timeout=15_000)
     expect(page.locator("#event-stream")).to_contain_text("PageLoad lobby")

@@ -1,7 +1,7 @@
 """Events from before the SDK is ready: the inline snippet's queue (portal.html) and the no-snippet reconstruction (pyodide.html)."""
 
-from kaltura_web.catalog import STATS_TYPE_BY_NAME as T
-from e2e_helpers import types
+from kaltura_web.core.catalog import STATS_TYPE_BY_NAME as T
+from e2e_helpers import types, wait_clock_past, wait_in_page
 
 FULL = ["WIDGET_LOADED", "MEDIA_LOADED", "PLAY", "PLAY_REACHED_25", "PLAY_REACHED_50",
         "PLAY_REACHED_75", "PLAY_REACHED_100"]
@@ -36,12 +36,13 @@ def test_early_play_and_click_are_replayed(kw_pages, kaltura_collector):
     kc = kaltura_collector
     held = []
     p = kw_pages("/web/portal.html", wait_ready=False, setup=hold_wheel(held))
-    p.page.wait_for_function("window.kalturaWebQueue !== undefined")
+    wait_in_page(p.page, "window.kalturaWebQueue !== undefined", "the inline snippet's queue")
     played = p.page.evaluate("() => { document.querySelector('video').play(); return Date.now() / 1000; }")
-    p.page.wait_for_function("document.querySelector('video').currentTime > 0.2", timeout=20_000)
+    p.wait_video("v.currentTime > 0.2", "playback to pass 0.2 s")
     clicked = p.page.evaluate("() => { document.querySelector('#cta').click(); return Date.now() / 1000; }")
     assert p.page.evaluate("window.__kwReady") is None, "the SDK was ready before the early events"
-    p.page.wait_for_timeout(200)
+    # the claim needs time between the click and the start: a click stamped at replay would show
+    wait_clock_past(p.page, clicked + 0.2, "0.2 s to pass on the page's clock after the click")
     release(p, held)
     ready = p.wait_ready()
     done = ready_epoch(p, ready)
@@ -60,7 +61,7 @@ def test_early_play_and_click_are_replayed(kw_pages, kaltura_collector):
     track = kc.wait_for_events(2, service="analytics")
     assert types(track) == [10003, 10002]
     assert track[1]["fields"]["buttonName"] == "register-now"
-    p.page.wait_for_function("document.querySelector('video').ended", timeout=20_000)
+    p.wait_video("v.ended", "the video to end")
     kc.wait_for_events(7, session_id=sid)
     kc.assert_session(sid, FULL)
     assert p.page.evaluate("window.kalturaWebQueue.length") == 0  # drained
@@ -79,7 +80,7 @@ def test_no_snippet_reconstructs_playback(kw_pages, kaltura_collector):
     p = kw_pages("/web/pyodide.html", wait_ready=False, setup=setup)
     assert p.page.evaluate("window.kalturaWebQueue") is None
     p.video("v.playbackRate = 0.25; v.play();")
-    p.page.wait_for_function("document.querySelector('video').currentTime > 0.1", timeout=20_000)
+    p.wait_video("v.currentTime > 0.1", "playback to pass 0.1 s")
     assert p.page.evaluate("window.__kwReady") is None
     release(p, held)
     ready = p.wait_ready()

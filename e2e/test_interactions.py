@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from kaltura_web.catalog import STATS_TYPE_BY_NAME as T
+from kaltura_web.core.catalog import STATS_TYPE_BY_NAME as T
 from e2e_helpers import types
 
 MEDIA = (Path(__file__).resolve().parent.parent / "web/media/test.webm").read_bytes()
@@ -66,7 +66,7 @@ def test_custom_player_controls(kw_pages, kaltura_collector):
     p = kw_pages("/web/player.html", setup=lambda p: p.page.route("**/web/media/test.webm", _held_media(held)))
     p.wait_sdk_event("WIDGET_LOADED")
     p.page.click("#play")
-    p.page.wait_for_function("document.querySelector('video').currentTime > 0.2")
+    p.wait_video("v.currentTime > 0.2", "playback to pass 0.2 s")
     p.page.click("#play")
     p.wait_sdk_event("PAUSE")
     p.page.click("#play")
@@ -83,7 +83,7 @@ def test_custom_player_controls(kw_pages, kaltura_collector):
     # the rest of the video is held back: the player stalls, then recovers
     p.wait_sdk_event("BUFFER_START")
     _release(held)
-    p.page.wait_for_function("document.querySelector('video').ended", timeout=20_000)
+    p.wait_video("v.ended", "the video to end after the stall")
     sid = p.sdk_events("PLAY")[0]["sessionId"]
     evs = kc.wait_for_events(predicate=lambda evs: T["PLAY_REACHED_100"] in types(evs), session_id=sid)
     got = types(evs)

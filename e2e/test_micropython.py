@@ -1,11 +1,14 @@
 """The SDK on MicroPython (PyScript ``<script type="mpy">``, web/portal-mpy.html): same core, same edge."""
 
+import time
 from pathlib import Path
 
 import pytest
 
-from kaltura_web.catalog import STATS_TYPE_BY_NAME as T
-from e2e_helpers import assert_clicks_survived_reload, types
+from kaltura_web.core.catalog import STATS_TYPE_BY_NAME as T
+from kaltura_web.core.delivery import BACKOFF
+from e2e_helpers import (assert_clicks_survived_reload, assert_stored_once, queued_types, types,
+                         wait_clock_past, wait_in_page, wait_until)
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "/web/portal-mpy.html"
@@ -30,7 +33,7 @@ def test_mpy_full_playback(kw_pages, kaltura_collector):
     assert p.page.evaluate("document.querySelector('script[type=mpy]') !== null")
     p.wait_sdk_event("WIDGET_LOADED")
     p.video("v.playbackRate = 2; v.play();")
-    p.page.wait_for_function("document.querySelector('video').ended", timeout=20_000)
+    p.wait_video("v.ended", "the video to end")
     sid = ready["players"][0]["sessionId"]
     kc.wait_for_events(7, session_id=sid)
     kc.assert_session(sid, FULL)
@@ -54,9 +57,9 @@ def test_mpy_seek_past_a_quartile(kw_pages, kaltura_collector):
     p = kw_pages(PAGE)
     p.wait_sdk_event("WIDGET_LOADED")
     p.video("v.play();")
-    p.page.wait_for_function("document.querySelector('video').currentTime > 0.1", timeout=20_000)
+    p.wait_video("v.currentTime > 0.1", "playback to pass 0.1 s")
     p.video("v.currentTime = 2.4;")
-    p.page.wait_for_function("document.querySelector('video').ended", timeout=20_000)
+    p.wait_video("v.ended", "the video to end")
     evs = kc.wait_for_events(predicate=lambda evs: T["PLAY_REACHED_100"] in types(evs), service="stats")
     sid = evs[0]["session_id"]
     kc.assert_session(sid, ["WIDGET_LOADED", "MEDIA_LOADED", "PLAY", "SEEK", "PLAY_REACHED_75",
@@ -69,22 +72,22 @@ def test_mpy_offline_then_online(kw_pages, kaltura_collector):
     kc = kaltura_collector
     p = kw_pages(PAGE)
     sid = p.wait_ready()["players"][0]["sessionId"]
-    p.page.wait_for_function("(v => v.buffered.length && v.buffered.end(0) >= v.duration - 0.1)"
-                             "(document.querySelector('video'))", timeout=20_000)
+    p.wait_video("v.buffered.length && v.buffered.end(0) >= v.duration - 0.1", "the whole video to be buffered")
     p.video("v.play();")
     kc.wait_for_events(3, session_id=sid)  # WIDGET_LOADED, MEDIA_LOADED, PLAY
     p.context.set_offline(True)
     p.video("v.playbackRate = 2;")
-    p.page.wait_for_function("document.querySelector('video').ended", timeout=20_000)
+    p.wait_video("v.ended", "the video to end")
     p.page.click("#cta")
-    p.page.wait_for_timeout(300)
+    # the SDK holds the 100% beacon and the click (offline, nothing can leave): none is stored yet
+    wait_until(lambda: queued_types(p.page), "PLAY_REACHED_100 and the click in the offline queue",
+               until=lambda queued: {T["PLAY_REACHED_100"], 10002} <= set(queued))
     assert T["PLAY_REACHED_100"] not in types(kc.events(session_id=sid))
     p.context.set_offline(False)
     kc.wait_for_events(7, session_id=sid, timeout=20)
     kc.assert_session(sid, FULL)
     assert types(kc.wait_for_events(2, service="analytics")) == [10003, 10002]
-    ids = [e["beacon_id"] for e in kc.events()]
-    assert len(ids) == len(set(ids))
+    assert_stored_once(kc)
     assert kc.verify() == []
 
 
@@ -97,11 +100,7 @@ def test_mpy_backlog_survives_reload(kw_pages, kaltura_collector):
     kc.faults.fail_all()
     for button in ("#cta", "#share", "#download"):
         p.page.click(button)
-    for _ in range(100):
-        if kc.faults.applied.get("total", 0):
-            break
-        p.page.wait_for_timeout(50)
-    assert kc.faults.applied.get("total", 0), "the page did not try to send while the collector failed"
+    wait_until(lambda: kc.faults.applied.get("total", 0), "a send failing at the collector")
     p.reload()  # the pagehide flush meets 500s too; the records stay queued
     kc.faults.clear()
     assert_clicks_survived_reload(kc, old_session)
@@ -115,14 +114,14 @@ def test_mpy_unload_flush(kw_pages, kaltura_collector):
     p.wait_ready()
     kc.wait_for_events(2)
     kc.faults.fail_next(1)
-    p.page.click("#cta")  # first attempt fails: the retry waits about a second
-    for _ in range(100):
-        if kc.faults.applied.get("total", 0):
-            break
-        p.page.wait_for_timeout(20)
+    clicked = time.time()
+    p.page.click("#cta")  # first attempt fails: the retry waits BACKOFF[0] (1 s)
+    wait_until(lambda: kc.faults.applied.get("total", 0), "the click's first send to fail")
     p.page.goto("about:blank")  # pagehide: the queued click goes with keepalive
     track = kc.wait_for_events(2, service="analytics", timeout=5)
     assert types(track) == [10003, 10002]
+    assert track[1]["received_at"] < clicked + BACKOFF[0], "the click came with the retry, not the unload flush"
+    assert_stored_once(kc)
     assert kc.verify() == []
 
 
@@ -138,13 +137,14 @@ def test_mpy_early_click_and_play(kw_pages, kaltura_collector):
     held = []
     p = kw_pages(PAGE, wait_ready=False,
                  setup=lambda p: p.page.route("**/micropython.wasm", _hold(held)))
-    p.page.wait_for_function("window.kalturaWebQueue !== undefined")
-    p.page.wait_for_function("document.querySelector('video').readyState >= 1", timeout=20_000)
+    wait_in_page(p.page, "window.kalturaWebQueue !== undefined", "the inline snippet's queue")
+    p.wait_video("v.readyState >= 1", "the video's metadata")
     p.video("v.play();")
-    p.page.wait_for_function("document.querySelector('video').currentTime > 0.3", timeout=20_000)
+    p.wait_video("v.currentTime > 0.3", "playback to pass 0.3 s")
     clicked = p.page.evaluate("() => { document.querySelector('#cta').click(); return Date.now() / 1000; }")
     assert p.page.evaluate("window.__kwReady") is None
-    p.page.wait_for_timeout(300)
+    # the claim needs time between the click and the start: a click stamped at replay would show
+    wait_clock_past(p.page, clicked + 0.3, "0.3 s to pass on the page's clock after the click")
     for route in held:
         route.continue_()
     p.page.unroute("**/micropython.wasm")
@@ -161,7 +161,7 @@ def test_mpy_early_click_and_play(kw_pages, kaltura_collector):
     replayed_click = [t for name, t in ready["early"]["records"] if name == "click"]
     assert replayed_click and abs(replayed_click[0] - clicked) < 0.05  # trackEvent has no time field
     assert int(stats[2]["fields"]["eventTimestamp"]) <= int(clicked)
-    p.page.wait_for_function("document.querySelector('video').ended", timeout=20_000)
+    p.wait_video("v.ended", "the video to end")
     kc.wait_for_events(7, session_id=sid)
     kc.assert_session(sid, FULL)
     assert kc.verify() == []

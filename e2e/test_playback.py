@@ -2,7 +2,7 @@
 
 import pytest
 
-from kaltura_web.catalog import STATS_TYPE_BY_NAME as T
+from kaltura_web.core.catalog import STATS_TYPE_BY_NAME as T
 from e2e_helpers import types
 
 QUARTILES = [T["PLAY_REACHED_25"], T["PLAY_REACHED_50"], T["PLAY_REACHED_75"], T["PLAY_REACHED_100"]]
@@ -15,12 +15,11 @@ def stats(kc, session_id=None):
 
 def play_to_end(p, rate=2.0, selector="video"):
     p.video(f"v.playbackRate = {rate}; v.play();", selector)
-    p.page.wait_for_function(f"document.querySelector({selector!r}).ended", timeout=20_000)
+    p.wait_video("v.ended", "the video to end", selector=selector)
 
 
 def wait_time(p, seconds, selector="video"):
-    p.page.wait_for_function(f"document.querySelector({selector!r}).currentTime > {seconds}",
-                             timeout=20_000)
+    p.wait_video(f"v.currentTime > {seconds}", f"playback to pass {seconds} s", selector=selector)
 
 
 @pytest.mark.parametrize("path,entry,app", [("/web/portal.html", "0_lobby001", "portal-demo"),
@@ -75,12 +74,12 @@ def test_seek_past_half_then_back(kw_pages, kaltura_collector):
     assert seek["seek"] in ("true", "1", True) and seek["currentPoint"] == "2"
     # session 2 (replay): seek to 60 %, reach 75 %, seek back to 10 %, play through
     p.video("v.playbackRate = 1; v.play();")
-    p.page.wait_for_function("window.__kwEvents.filter(e => e.name === 'PLAY').length >= 2")
+    p.wait_sdk_event("PLAY", count=2)
     wait_time(p, 0.1)
     p.video("v.currentTime = 2.4;")
-    p.page.wait_for_function("window.__kwEvents.filter(e => e.name === 'PLAY_REACHED_75').length >= 2")
+    p.wait_sdk_event("PLAY_REACHED_75", count=2)
     p.video("v.currentTime = 0.4;")
-    p.page.wait_for_function("document.querySelector('video').ended", timeout=20_000)
+    p.wait_video("v.ended", "the replay to end")
     kc.wait_for_events(predicate=lambda evs: types(evs).count(T["PLAY_REACHED_100"]) == 2, service="stats")
     sid2 = [s for s in kc.sessions() if s != sid][0]
     kc.assert_session(sid2, ["REPLAY", "PLAY", "SEEK", "PLAY_REACHED_75", "SEEK", "PLAY_REACHED_25",

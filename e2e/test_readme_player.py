@@ -22,7 +22,7 @@ def run_example(kw_pages, name, path, click):
     p.wait_sdk_event("WIDGET_LOADED")
     p.page.click(click)
     p.video("v.playbackRate = 2; v.play();")
-    p.page.wait_for_function("document.querySelector('video').ended", timeout=20_000)
+    p.wait_video("v.ended", "the video to end")
     return p
 
 

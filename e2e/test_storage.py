@@ -3,6 +3,8 @@ whose localStorage is already full of another application's keys."""
 
 import json
 
+from e2e_helpers import assert_stored_once, wait_in_page
+
 PAGE = "/web/pyodide.html"
 LONG_REFERRER = ("https://events.example-portal.com/lobby/main-stage/sessions/2024-keynote?"
                  "utm_source=newsletter&utm_medium=email&utm_campaign=spring-launch&ref=homepage-hero"
@@ -38,7 +40,7 @@ from kaltura_web.browser import current
 t = current().tracker
 e = t.engine
 json.dumps({"storage_dropped": e.storage_dropped, "unpersisted": e.unpersisted, "pending": e.pending(),
-            "store_failed": e.store_failed, "messages": [d["message"] for d in t.diagnostics]})
+            "store_failed": e.store_failed, "codes": [d["code"] for d in t.diagnostics], "lost": dict(t.lost)})
 """))
 
 
@@ -49,30 +51,35 @@ def record_sizes(page):
 
 def start_manual(p, config):
     p.page.goto(p.base + PAGE + "?manual=1")
-    p.page.wait_for_function("window.pyodide !== undefined", timeout=60_000)
+    wait_in_page(p.page, "window.pyodide !== undefined", "Pyodide to load", timeout=60_000)
     p.page.evaluate("c => window.pyodide.runPythonAsync('from kaltura_web.browser import start\\n"
                     "import json\\nawait start(json.loads(' + JSON.stringify(JSON.stringify(c)) + '))')",
                     config)
     p.wait_ready()
 
 
+def click_offline(p, kc, rounds):
+    """Once the page's first two events are stored, go offline and click the three buttons ``rounds`` times."""
+    kc.wait_for_events(2)
+    p.context.set_offline(True)
+    for _ in range(rounds):
+        for button in ("#cta", "#share", "#download"):
+            p.page.click(button)
+
+
 def test_queued_beacon_size_and_small_budget(kw_pages, kaltura_collector):
     """Offline with storageBudget 3000: each queued beacon takes at most 300 characters, the
     oldest are dropped and reported, memory agrees with storage, the rest arrives once online."""
     kc = kaltura_collector
-    p = kw_pages(PAGE, wait_ready=False, setup=lambda p: None)
+    p = kw_pages(PAGE, wait_ready=False)
     start_manual(p, {"storageBudget": 3000, "referrer": LONG_REFERRER})
-    kc.wait_for_events(2)
-    p.context.set_offline(True)
-    for _ in range(8):
-        for button in ("#cta", "#share", "#download"):
-            p.page.click(button)
+    click_offline(p, kc, rounds=8)
     sizes = record_sizes(p.page)
     print("characters per queued beacon (key + value):", sorted(set(sizes)))
     assert sizes and max(sizes) <= 300
     state = engine_state(p.page)
     assert state["storage_dropped"] > 0
-    assert "storage full: dropped oldest beacons" in state["messages"]
+    assert "storage-full" in state["codes"] and state["lost"].get("storage-evicted", 0) > 0
     assert state["pending"] == len(sizes)  # the in-memory queue is what storage holds
     used = p.page.evaluate("""Object.keys(localStorage).filter(k => k.startsWith('kaltura_web:'))
         .reduce((n, k) => n + k.length + localStorage.getItem(k).length, 0)""")
@@ -81,13 +88,12 @@ def test_queued_beacon_size_and_small_budget(kw_pages, kaltura_collector):
     before = len(kc.events())
     p.context.set_offline(False)
     kc.wait_for_events(before + kept, timeout=20)
-    p.page.wait_for_function("Object.keys(localStorage).filter(k => k.includes(':q:')).length === 0")
+    p.wait_queued("=== 0", "the queue to drain once online")
     track = [e for e in kc.events() if e["event_type"] == 10002]
     assert track and all(e["fields"].get("buttonName") for e in track)
     stats = [e for e in kc.events() if e["service"] == "stats"]
     assert all(e["fields"].get("referrer") == LONG_REFERRER for e in stats)  # restored from the context
-    ids = [e["beacon_id"] for e in kc.events()]
-    assert len(ids) == len(set(ids))
+    assert_stored_once(kc)
 
 
 def test_full_local_storage_keeps_working(kw_pages, kaltura_collector):
@@ -101,29 +107,21 @@ def test_full_local_storage_keeps_working(kw_pages, kaltura_collector):
     p = kw_pages(PAGE, setup=setup)
     junk = p.page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('other-app:junk')).length")
     assert junk > 3
-    kc.wait_for_events(2)
-    p.context.set_offline(True)
-    for _ in range(10):
-        for button in ("#cta", "#share", "#download"):
-            p.page.click(button)
+    click_offline(p, kc, rounds=10)
     state = engine_state(p.page)
     assert not state["store_failed"]
     assert state["storage_dropped"] + state["unpersisted"] > 0
-    assert "storage full: dropped oldest beacons" in state["messages"] or \
-        "storage full: beacon kept in memory only" in state["messages"]
+    assert "storage-full" in state["codes"]
     stored = p.page.evaluate("Object.keys(localStorage).filter(k => k.includes(':q:')).length")
     assert 0 < stored <= state["pending"]
     p.context.set_offline(False)
-    kc.wait_for_events(timeout=20, predicate=lambda evs: len([e for e in evs if e["event_type"] == 10002]) >= 1
-                       and True)
-    p.page.wait_for_function("Object.keys(localStorage).filter(k => k.includes(':q:')).length === 0",
-                             timeout=20_000)
+    kc.wait_for_events(timeout=20, predicate=lambda evs: any(e["event_type"] == 10002 for e in evs))
+    p.wait_queued("=== 0", "the queue to drain once online")
     # online again: new events are stored and delivered
     before = len([e for e in kc.events() if e["event_type"] == 10002])
     p.page.click("#cta")
     kc.wait_for_events(timeout=10, predicate=lambda evs: len([e for e in evs if e["event_type"] == 10002]) > before)
     assert p.page.evaluate("window.__kwErrors") == []
     assert p.page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('other-app:junk')).length") == junk
-    ids = [e["beacon_id"] for e in kc.events()]
-    assert len(ids) == len(set(ids))
+    assert_stored_once(kc)
     assert kc.verify() == []

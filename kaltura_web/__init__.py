@@ -1,16 +1,16 @@
 """kaltura_web: report video playback and page engagement to Kaltura analytics.
 
-The core (this package's top-level modules) is pure Python that runs on
-CPython, Pyodide and MicroPython.  Edges: ``kaltura_web.cpython`` (urllib,
-SQLite, the CLI), ``kaltura_web.browser`` (Pyodide / PyScript), and
-``kaltura_web.collector`` (the local Kaltura-compatible server).
+``kaltura_web.core`` is the portable core (pure Python: CPython, Pyodide and
+MicroPython).  The edges around it: ``kaltura_web.cpython`` (urllib, SQLite,
+``SyncSender``), ``kaltura_web.browser`` (Pyodide / PyScript pages, the only
+code that imports ``js``), ``kaltura_web.collector`` (the local
+Kaltura-compatible server), ``kaltura_web.cli`` (the ``kaltura-web`` command)
+and ``kaltura_web.pytest_plugin``.  See docs/architecture.md.
 """
 
-from .catalog import PLAYER_EVENTS, STATS_EVENT_TYPES
-from .delivery import DeliveryEngine, MemoryStore
-from .encoding import ACCEPTED, AUTH, BAD_BEACON, CONFIG, TRANSIENT, Request, classify, encode
-from .session import PlaybackSession
-from .tracker import DEFAULT_ANALYTICS_URL, DEFAULT_SERVICE_URL, Player, Tracker, mask_ks
+from .core import (ACCEPTED, AUTH, BAD_BEACON, CONFIG, DEFAULT_ANALYTICS_URL, DEFAULT_SERVICE_URL,
+                   PLAYER_EVENTS, STATS_EVENT_TYPES, TRANSIENT, DeliveryEngine, MemoryStore,
+                   PlaybackSession, Player, Request, Tracker, classify, encode, mask_ks)
 
 __version__ = "0.1.0"
 __all__ = [

@@ -5,7 +5,7 @@ import random
 import urllib.parse
 
 from kaltura_web import Tracker
-from kaltura_web.encoding import Request
+from kaltura_web.core.encoding import Request
 
 T0 = 1_700_000_000.0
 

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from kaltura_web.cli import backlog_note, build_parser, main
+from kaltura_web.cli.main import backlog_note, build_parser, main
 from kaltura_web.cpython import SQLiteStore, SyncSender
 from kaltura_web.cpython.store import QueueStoreError
 from tests.fakes import FakeClock, ScriptedTransport, make_tracker

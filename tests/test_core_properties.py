@@ -17,9 +17,9 @@ import urllib.parse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kaltura_web import MemoryStore, encoding
+from kaltura_web.core import MemoryStore, encoding
 from kaltura_web.cpython import SyncSender
-from kaltura_web.validation import MAX_SECONDS, MAX_TIME, encodable
+from kaltura_web.core.validation import MAX_SECONDS, MAX_TIME, encodable
 from tests.fakes import T0, FakeClock, ScriptedTransport, make_tracker, tracker_state
 
 SETTINGS = settings(max_examples=250, deadline=None, derandomize=True, database=None,

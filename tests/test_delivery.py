@@ -4,7 +4,7 @@ import pytest
 
 from kaltura_web import MemoryStore
 from kaltura_web.cpython import SQLiteStore, SyncSender
-from kaltura_web.delivery import DeliveryEngine
+from kaltura_web.core.delivery import DeliveryEngine
 from tests.fakes import (INVALID_KS, MISSING, TRANSIENT_ERROR, FakeClock, ScriptedTransport, make_tracker,
                          sequence)
 from tests.fakes import calls as fakes_calls
@@ -150,7 +150,7 @@ def test_404_pauses_only_its_queue():
     sender.flush(timeout=60)
     assert tracker.engine.status()["t"]["state"] == "paused_config"
     assert tracker.engine.pending("s") == 0 and tracker.engine.pending("t") == 1
-    assert any("misconfigured" in d["message"] for d in tracker.diagnostics)
+    assert "endpoint-misconfigured" in [d["code"] for d in tracker.diagnostics]
     transport.handler = lambda req: (200, "null")
     tracker.engine.resume(clock.now)
     assert sender.flush(timeout=1)
@@ -226,7 +226,7 @@ def test_store_failure_falls_back_to_memory():
     tracker.report(3, "e")
     tracker.report(4, "e")
     assert tracker.engine.store_failed
-    assert any("storage failed" in d["message"] for d in tracker.diagnostics)
+    assert "store-failed" in [d["code"] for d in tracker.diagnostics]
     assert _sender(tracker, clock, transport).flush(timeout=1)
     assert transport.event_types() == [3, 4]
 
@@ -328,7 +328,7 @@ def test_single_beacon_is_sent_as_plain_stats_collect():
 
 def test_batch_over_the_byte_cap_sends_a_prefix_and_keeps_the_rest_queued():
     """A multirequest stops adding calls at the byte cap; the records it did not carry stay queued, in order."""
-    from kaltura_web.encoding import encode_batch
+    from kaltura_web.core.encoding import encode_batch
 
     tracker = make_tracker(referrer="https://portal.example/" + "x" * 500)
     for i in range(6):
@@ -420,7 +420,7 @@ def test_a_stored_beacon_that_cannot_be_encoded_is_dead_lettered_and_the_queue_g
     later = old.page_load("after")
     store = _stored([good, bad, later])
     diagnostics = []
-    tracker = make_tracker(clock, store=store, on_diagnostic=lambda m, d: diagnostics.append((m, d)))
+    tracker = make_tracker(clock, store=store, on_diagnostic=diagnostics.append)
     transport = ScriptedTransport()
     sender = _sender(tracker, clock, transport)
     assert sender.flush(timeout=5)
@@ -428,7 +428,8 @@ def test_a_stored_beacon_that_cannot_be_encoded_is_dead_lettered_and_the_queue_g
     assert [b["beaconId"] for b in transport.beacons()] == [good["i"], later["i"]]
     (dead,) = store.dead_letters("t")
     assert dead["record"]["i"] == bad["i"] and "UnicodeEncodeError" in dead["reason"]
-    (message, details), = [(m, d) for m, d in diagnostics if "dead-lettered" in m]
+    (entry,) = [d for d in diagnostics if d["code"] == "beacon-dead-lettered"]
+    details = entry["details"]
     assert details["beacon"] == bad["i"] and "cannot be encoded" in details["reason"]
 
 
@@ -475,7 +476,7 @@ def test_a_ks_provider_answering_no_usable_ks_never_breaks_flush(answer):
     assert not _sender(tracker, clock, transport).flush(timeout=5)
     assert tracker.ks == "old-ks" and tracker.pending() == 1
     assert tracker.engine.status()["s"]["state"] == "paused_auth"
-    (diag,) = [d for d in tracker.diagnostics if "KS provider" in d["message"]]
+    (diag,) = [d for d in tracker.diagnostics if d["code"] == "ks-provider-failed"]
     assert "djJ8MTAw" not in repr(diag)  # a wrong answer is never shown
 
 
@@ -490,4 +491,4 @@ def test_browser_sender_treats_a_non_string_ks_as_a_failed_answer(answer):
     sender = AsyncSender(tracker, transport=None, ks_provider=lambda: answer)
     assert asyncio.run(sender.refresh_ks()) is None
     assert tracker.ks == "old-ks"
-    assert any("KS provider" in d["message"] for d in tracker.diagnostics)
+    assert "ks-provider-failed" in [d["code"] for d in tracker.diagnostics]

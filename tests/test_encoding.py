@@ -2,8 +2,8 @@ import urllib.parse
 
 import pytest
 
-from kaltura_web import encoding
-from kaltura_web._compat import urlencode
+from kaltura_web.core import encoding
+from kaltura_web.core._compat import urlencode
 from tests.fakes import T0, make_tracker
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from kaltura_web.catalog import STATS_TYPE_BY_NAME as T
+from kaltura_web.core.catalog import STATS_TYPE_BY_NAME as T
 from tests.readme import EXAMPLES, FENCE, README, ROOT, example, marked_blocks
 
 DEFAULT_ADDRESS = "127.0.0.1:8765"

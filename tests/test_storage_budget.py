@@ -6,9 +6,10 @@ import random
 import time
 
 from kaltura_web.browser.storage import LocalStorageStore, pack, unpack
-from kaltura_web.delivery import DeliveryEngine
-from kaltura_web.encoding import STATS, TRACK, stats_record, track_record
-from kaltura_web.tracker import uuid4
+from kaltura_web.core.delivery import DeliveryEngine
+from kaltura_web.core.diagnostics import Diagnostics
+from kaltura_web.core.encoding import STATS, TRACK, stats_record, track_record
+from kaltura_web.core.tracker import uuid4
 
 LONG_REFERRER = ("https://events.example-portal.com/lobby/main-stage/sessions/2024-keynote?"
                  "utm_source=newsletter&utm_medium=email&utm_campaign=spring-launch&ref=homepage-hero"
@@ -151,10 +152,10 @@ def test_enqueue_writes_do_not_depend_on_the_queue_length():
 
 
 def test_over_budget_drops_the_oldest_and_memory_agrees():
-    diags = []
+    diags = Diagnostics()
     storage = FakeStorage()
     store = store_on(storage, budget=3000)
-    engine = DeliveryEngine(store, diagnostics=lambda m, d: diags.append((m, d)))
+    engine = DeliveryEngine(store, diagnostics=diags.report)
     recs = [stats(i) for i in range(40)]
     for r in recs:
         engine.enqueue(r, 0.0)
@@ -162,7 +163,7 @@ def test_over_budget_drops_the_oldest_and_memory_agrees():
     assert 5 < len(kept) < 40
     assert kept == recs[-len(kept):]  # the newest survive, in order
     assert engine.storage_dropped == 40 - len(kept) == engine.dropped
-    assert [m for m, _ in diags if m.startswith("storage full")]
+    assert diags.count("storage-full") and diags.lost["storage-evicted"] > 0
     assert store_on(storage).load(STATS) == kept
     assert sum(len(k) + len(v) for k, v in storage.data.items()) <= 3000
     assert not engine.store_failed
@@ -188,13 +189,13 @@ def test_nothing_to_evict_falls_back_to_memory():
     """Storage full of other data and nothing of ours to evict: the engine keeps its queue in memory."""
     storage = FakeStorage(quota=100)
     storage.setItem("junk", "x" * 90)
-    diags = []
-    engine = DeliveryEngine(store_on(storage), diagnostics=lambda m, d: diags.append(m))
+    diags = Diagnostics()
+    engine = DeliveryEngine(store_on(storage), diagnostics=diags.report)
     rec = stats()
     engine.enqueue(rec, 0.0)
     assert engine.records(STATS) == [rec]
     assert engine.store_failed
-    assert "storage failed; queue kept in memory only" in diags
+    assert diags.codes() == ["store-failed"]
     assert engine.ready(0.0) == [rec]  # still delivered while the page lives
 
 
@@ -204,12 +205,12 @@ def test_a_store_may_report_the_new_record_unstored():
         def append(self, queue, record):
             return [(queue, record["i"])]
 
-    diags = []
-    engine = DeliveryEngine(Full(100, storage=FakeStorage()), diagnostics=lambda m, d: diags.append(m))
+    diags = Diagnostics()
+    engine = DeliveryEngine(Full(100, storage=FakeStorage()), diagnostics=diags.report)
     rec = stats()
     engine.enqueue(rec, 0.0)
     assert engine.records(STATS) == [rec] and engine.unpersisted == 1
-    assert "storage full: beacon kept in memory only" in diags
+    assert "storage-full" in diags.codes() and not diags.lost
     assert engine.reload(0.0) == 0 and engine.records(STATS) == [rec]  # kept across a reload
 
 

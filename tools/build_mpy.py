@@ -1,4 +1,4 @@
-"""Builds web/dist/kaltura_web-mpy.zip: the core and the browser edge precompiled
+"""Builds web/dist/kaltura_web-mpy.zip: the core (kaltura_web/core/) and the browser edge precompiled
 to MicroPython bytecode (.mpy, mpy-cross 1.28) in one archive, so a MicroPython
 page fetches one file and compiles nothing at import.  Nothing else of the
 package (collector, CPython edge, CLI) goes in.
@@ -13,17 +13,17 @@ import tempfile
 import zipfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CORE = ("__init__", "_compat", "catalog", "delivery", "encoding", "protocol", "session", "tracker",
-        "validation")
 DEFAULT_OUT = ROOT / "web" / "dist" / "kaltura_web-mpy.zip"
 
 
 def modules():
-    """(source path, path inside the archive without extension) of what a page needs."""
+    """(source path, path inside the archive without extension) of what a page needs:
+    the package's __init__, every module of the core and of the browser edge."""
     pkg = ROOT / "kaltura_web"
-    out = [(pkg / (name + ".py"), "kaltura_web/" + name) for name in CORE]
-    for path in sorted((pkg / "browser").glob("*.py")):
-        out.append((path, "kaltura_web/browser/" + path.stem))
+    out = [(pkg / "__init__.py", "kaltura_web/__init__")]
+    for folder in ("core", "browser"):
+        for path in sorted((pkg / folder).glob("*.py")):
+            out.append((path, "kaltura_web/%s/%s" % (folder, path.stem)))
     return out
 
 

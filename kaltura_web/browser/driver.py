@@ -15,8 +15,8 @@ answer says they were accepted, and a beacon acknowledged after the page is
 gone is re-sent on the next load (the collector keeps one per beacon id).
 """
 
-from .. import encoding
-from ..tracker import mask_ks
+from ..core import encoding
+from ..core.tracker import mask_ks
 from . import _ffi
 from .transport import KEEPALIVE_BUDGET
 

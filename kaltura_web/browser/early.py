@@ -15,6 +15,7 @@ snippet ``Attachment.sync(reconstruct=True)`` rebuilds what the element's
 state tells and says so in ``tracker.diagnostics``.
 """
 
+from ..core import diagnostics as diag
 from . import _ffi
 
 QUEUE_NAME = "kalturaWebQueue"
@@ -119,9 +120,10 @@ def replay(runtime, early):
                 handle.replay(record["type"], record["t"], record["state"])
                 count += 1
         except Exception as exc:  # one bad record never stops the rest
-            runtime.tracker._diagnose("early event replay failed",
-                                      {"event": record["type"], "error": repr(exc)})
+            runtime.tracker.diagnose(diag.EARLY_REPLAY_FAILED, "early event replay failed",
+                                     {"event": record["type"], "error": repr(exc)})
     if early.dropped:
-        runtime.tracker._diagnose("early-event snippet dropped records (queue full)",
-                                  {"dropped": early.dropped})
+        runtime.tracker.diagnose(diag.EARLY_DROPPED, "early-event snippet dropped records (queue full)",
+                                 {"dropped": early.dropped}, lost=diag.LOST_EARLY_DROPPED,
+                                 count=early.dropped)
     return count

@@ -6,7 +6,8 @@ Events recorded before the SDK started (the early-event snippet, see
 ``early.py``) go through the same handlers with ``replay(kind, t, state)``:
 the recorded time and element state stand in for the live ones."""
 
-from ..tracker import Player, Tracker
+from ..core import diagnostics as diag
+from ..core.tracker import Player, Tracker
 from . import _ffi
 
 # media events -> handler method names
@@ -88,8 +89,8 @@ class Attachment:
                 self.player.ended()
             elif paused:
                 self.player.pause(position)
-        self.player.tracker._diagnose(
-            "media played before the SDK started; PLAY reconstructed from the element's state "
+        self.player.tracker.diagnose(
+            diag.RECONSTRUCTED, "media played before the SDK started; PLAY reconstructed from the element's state "
             "(add the early-event snippet to keep the real events)",
             {"entryId": self.player.entry_id, "state": state})
         return state
@@ -136,8 +137,8 @@ class Attachment:
                 handler = self._handlers[kind] = getattr(self, "_ev_" + kind.replace(":", "_"))
             handler(event)
         except Exception as exc:
-            self.player.tracker._diagnose("media event handler failed",
-                                          {"event": kind, "error": repr(exc)})
+            self.player.tracker.diagnose(diag.SDK_ERROR, "media event handler failed",
+                                         {"event": kind, "error": repr(exc)})
         if self.on_change is not None:
             self.on_change()
 

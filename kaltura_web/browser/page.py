@@ -4,7 +4,8 @@ visibilitychange)."""
 
 import json
 
-from ..tracker import CLIENT_VER, Tracker
+from ..core import diagnostics as diag
+from ..core.tracker import CLIENT_VER, Tracker
 from . import _ffi, early as _early
 from .driver import AsyncSender
 from .media import attach
@@ -122,8 +123,8 @@ def create_tracker(config, store=None, transport=None):
     def on_event(data):
         _ffi.dispatch(_ffi.js.window, EVENT_EVENT, data)
 
-    def on_diagnostic(message, details):
-        _ffi.dispatch(_ffi.js.window, DIAGNOSTIC_EVENT, {"message": message, "details": details})
+    def on_diagnostic(entry):
+        _ffi.dispatch(_ffi.js.window, DIAGNOSTIC_EVENT, entry)
 
     options = {}
     for key, opt in (("serviceUrl", "service_url"), ("analyticsUrl", "analytics_url"),
@@ -172,7 +173,7 @@ class KalturaWeb:
             try:
                 fn(event)
             except Exception as exc:
-                self.tracker._diagnose("page handler failed", {"error": repr(exc)})
+                self.tracker.diagnose(diag.SDK_ERROR, "page handler failed", {"error": repr(exc)})
         return handler
 
     def watch_page(self):

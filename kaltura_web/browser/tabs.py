@@ -26,6 +26,7 @@ only enqueue.
   keeps one per beacon id.
 """
 
+from ..core import diagnostics as diag
 from . import _ffi
 
 LEASE_SECONDS = 5.0
@@ -56,9 +57,9 @@ class TabCoordinator:
         self._listeners = []
         self._release = None
 
-    def _diag(self, message, **details):
+    def _diag(self, message, code=diag.TAB_FALLBACK, **details):
         try:
-            self.tracker._diagnose(message, details)
+            self.tracker.diagnose(code, message, details)
         except Exception:
             pass
 
@@ -140,7 +141,7 @@ class TabCoordinator:
             return
         self.is_sender = False
         self.sender.active = False
-        self._diag("another tab took over sending")
+        self._diag("another tab took over sending", code=diag.TAB_HANDOVER)
 
     def _request_lock(self, locks):
         owner = self._owner

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, fields as dc_fields
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from ..catalog import MAX_STATS_TYPE, MIN_STATS_TYPE, STATS_REQUIRED_FIELDS
+from ..core.catalog import MAX_STATS_TYPE, MIN_STATS_TYPE, STATS_REQUIRED_FIELDS
 from . import ks as ksmod
 from .faults import FaultPlan, FaultSpecError
 from .linter import lint

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
 
-from ..tracker import mask_ks as _mask_ks
+from ..core.tracker import mask_ks as _mask_ks
 
 KS_TYPE_USER = 0
 KS_TYPE_ADMIN = 2

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ..catalog import stats_type_name
+from ..core.catalog import stats_type_name
 
 WIDGET_LOADED, MEDIA_LOADED, PLAY = 1, 2, 3
 QUARTILES = {4: 0.25, 5: 0.50, 6: 0.75, 7: 1.0}

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..catalog import BUTTON_CLICKED, PAGE_LOAD
+from ..core.catalog import BUTTON_CLICKED, PAGE_LOAD
 from .linter import _num
 
 # stats.collect types used here (catalog.STATS_EVENT_TYPES)

@@ -4,7 +4,7 @@ import os
 import random
 import time
 
-from ..tracker import Tracker, mask_ks
+from ..core.tracker import Tracker, mask_ks
 from .store import SQLiteStore
 from .transport import UrllibTransport
 

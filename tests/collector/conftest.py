@@ -2,7 +2,7 @@
 
 import pytest
 
-from kaltura_web.testing import kaltura_collector, kaltura_collector_server  # noqa: F401
+from kaltura_web.pytest_plugin import kaltura_collector, kaltura_collector_server  # noqa: F401
 
 
 @pytest.fixture

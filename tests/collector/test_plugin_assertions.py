@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from kaltura_web.testing import CollectorHandle, event_number
+from kaltura_web.pytest_plugin import CollectorHandle, event_number
 from tests.fakes import FakeClock
 
 from collector_helpers import http, stats_fields

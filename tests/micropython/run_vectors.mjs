@@ -15,12 +15,15 @@ const mp = await loadMicroPython({
   stderr: (line) => process.stderr.write(line + "\n"),
 });
 
-// The core is every top-level module of the package (sub-packages are edges).
+// The core is exactly the kaltura_web/core folder; the package __init__ (which only
+// re-exports the core) comes along so that `import kaltura_web.core` works as on a page.
 mp.FS.mkdir("/app");
 mp.FS.mkdir("/app/kaltura_web");
-for (const name of readdirSync(join(root, "kaltura_web"))) {
+mp.FS.mkdir("/app/kaltura_web/core");
+mp.FS.writeFile("/app/kaltura_web/__init__.py", readFileSync(join(root, "kaltura_web", "__init__.py")));
+for (const name of readdirSync(join(root, "kaltura_web", "core"))) {
   if (name.endsWith(".py")) {
-    mp.FS.writeFile("/app/kaltura_web/" + name, readFileSync(join(root, "kaltura_web", name)));
+    mp.FS.writeFile("/app/kaltura_web/core/" + name, readFileSync(join(root, "kaltura_web", "core", name)));
   }
 }
 mp.FS.writeFile("/app/runner.py", readFileSync(join(root, "tests", "vectors", "runner.py")));

@@ -7,8 +7,8 @@ under Node (tests/micropython/run_vectors.mjs).  Only the core is imported.
 import json
 import sys
 
-from kaltura_web.encoding import wire_fields
-from kaltura_web.tracker import Tracker
+from kaltura_web.core.encoding import wire_fields
+from kaltura_web.core.tracker import Tracker
 
 T0 = 1700000000
 
@@ -61,7 +61,7 @@ def run_case(case, defaults):
                       service_url="http://collector.test/api_v3", analytics_url="http://collector.test",
                       ks="vector-ks", uiconf_id=defaults["uiconfId"], client_ver=defaults["clientVer"],
                       referrer=defaults["referrer"], on_event=lambda e: events.append(e["name"]),
-                      on_diagnostic=lambda message, details: diagnostics.append(message))
+                      on_diagnostic=lambda entry: diagnostics.append(entry["code"]))
     player = tracker.player(defaults["entryId"], ready=False)
     for kind, t, data in expand(case["steps"]):
         now[0] = T0 + t
@@ -98,9 +98,13 @@ def run_case(case, defaults):
         errors.append("beacons:\n  expected %s\n  got      %s" % (case["beacons"], actual))
     if len(set(beacon_ids)) != len(beacon_ids) or None in beacon_ids:
         errors.append("beacon ids are not unique")
+    # the expected diagnostic codes, in this order (others may come between)
+    rest = list(diagnostics)
     for expected in case.get("diagnostics", []):
-        if not [d for d in diagnostics if expected in d]:
-            errors.append("diagnostic %r not reported (got %s)" % (expected, diagnostics))
+        if expected not in rest:
+            errors.append("diagnostic %r not reported in order (got %s)" % (expected, diagnostics))
+            break
+        rest = rest[rest.index(expected) + 1:]
     return errors
 
 

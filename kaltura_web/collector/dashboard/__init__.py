@@ -78,7 +78,7 @@ def event_stream(state, since=None, backlog=DEFAULT_BACKLOG, heartbeat=HEARTBEAT
 def register(app, state) -> None:
     from flask import Response, abort, jsonify, request, send_file
 
-    from ...catalog import APPLICATION_EVENTS, STATS_EVENT_TYPES
+    from ...core.catalog import APPLICATION_EVENTS, STATS_EVENT_TYPES
     from .. import reports
 
     @app.get("/")

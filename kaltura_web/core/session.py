@@ -10,6 +10,7 @@ Every allowed (state, observation) pair and the state it leads to is in
 raised: observations are runtime data from the page.
 """
 
+from . import diagnostics as diag
 from ._compat import is_finite, is_nan, is_number, uuid4
 from .validation import MAX_SECONDS
 
@@ -201,11 +202,11 @@ class PlaybackSession:
         self._handlers = {}
 
     # -- helpers -----------------------------------------------------------
-    def _report(self, message, **details):
+    def _report(self, code, message, **details):
         if self._diag is not None:
             details["entryId"] = self.entry_id
             details["sessionId"] = self.session_id
-            self._diag(message, details)
+            self._diag(code, message, details)
 
     def _emit(self, name, t, **data):
         duration = None if is_live_duration(self.duration) else self.duration
@@ -253,7 +254,7 @@ class PlaybackSession:
         """A position as runtime data: a float, or False when it is nonsense
         (NaN, negative, infinite, absurdly large; dropped with a diagnostic)."""
         if is_nan(value) or not 0 <= value <= MAX_SECONDS:
-            self._report("dropped observation: position is %r" % (value,))
+            self._report(diag.INVALID_POSITION, "dropped observation: position is %r" % (value,))
             return False
         return float(value)
 
@@ -285,10 +286,10 @@ class PlaybackSession:
         if data:
             self._check(kind, data)
         if kind not in table:
-            self._report("dropped observation %r in state %s" % (kind, self.state))
+            self._report(diag.OBSERVATION_NOT_ALLOWED, "dropped observation %r in state %s" % (kind, self.state))
             return []
         if t != t:  # NaN
-            self._report("dropped observation %r: time is NaN" % kind)
+            self._report(diag.NON_FINITE_TIME, "dropped observation %r: time is NaN" % kind)
             return []
         if "position" in data:
             pos = data["position"]
@@ -298,7 +299,7 @@ class PlaybackSession:
                     return []
                 data["position"] = pos
         if self.last_t is not None and t < self.last_t:
-            self._report("clock went backwards; using the previous time", t=t, last=self.last_t)
+            self._report(diag.CLOCK_BACKWARDS, "clock went backwards; using the previous time", t=t, last=self.last_t)
             t = self.last_t
         self.last_t = t
         self._out = []
@@ -324,12 +325,12 @@ class PlaybackSession:
         duration = data.get("duration")
         if duration is not None and duration != _INF and not 0 <= duration <= MAX_SECONDS:
             # NaN before the metadata, or nonsense; Infinity is how live streams say it
-            self._report("duration is %s: treated as unknown, no quartiles"
+            self._report(diag.INVALID_DURATION, "duration is %s: treated as unknown, no quartiles"
                          % ("NaN" if is_nan(duration) else repr(duration)))
             duration = None
         if self.duration_locked and not is_live_duration(self.duration):
             if duration != self.duration:
-                self._report("duration changed after PLAY; keeping the first one",
+                self._report(diag.DURATION_CHANGED, "duration changed after PLAY; keeping the first one",
                              adopted=self.duration, reported=duration)
         else:
             self.duration = duration
@@ -417,7 +418,7 @@ class PlaybackSession:
         self.position = pos
         crossed = self.quartiles.advance(pos, t, self.rate, self.duration)
         if crossed is None:
-            self._report("playhead jumped without a seek; quartiles between not counted",
+            self._report(diag.UNEXPLAINED_JUMP, "playhead jumped without a seek; quartiles between not counted",
                          position=pos)
             crossed = []
         if moved:
@@ -427,7 +428,7 @@ class PlaybackSession:
 
     def _on_ended(self, t, data):
         if self.ad is not None:
-            self._report("content ended during an ad; ad closed")
+            self._report(diag.AD_OUT_OF_ORDER, "content ended during an ad; ad closed")
             self.ad = None
         self._ensure_loaded(t)
         self._end_buffer(t)
@@ -446,7 +447,7 @@ class PlaybackSession:
     def _on_rate(self, t, data):
         rate = data["rate"]
         if not is_finite(rate) or rate <= 0:
-            self._report("ignored playback rate %r" % (rate,))
+            self._report(diag.INVALID_RATE, "ignored playback rate %r" % (rate,))
             return SAME
         if rate != self.rate:
             self.rate = float(rate)
@@ -488,13 +489,13 @@ class PlaybackSession:
         kind = data["slot"]
         self._ensure_loaded(t)
         if self.ad is not None:
-            self._report("ad started while another ad was playing; previous ad closed")
+            self._report(diag.AD_OUT_OF_ORDER, "ad started while another ad was playing; previous ad closed")
         self.ad = [kind, []]
         self._emit(AD_EVENT_PREFIX[kind] + "_STARTED", t, ad=kind)
 
     def _on_ad_progress(self, t, data):
         if self.ad is None:
-            self._report("ad progress without an ad")
+            self._report(diag.AD_OUT_OF_ORDER, "ad progress without an ad")
             return SAME
         pos = data["position"]
         duration = data["ad_duration"]
@@ -507,13 +508,13 @@ class PlaybackSession:
 
     def _on_ad_click(self, t, data):
         if self.ad is None:
-            self._report("ad click without an ad")
+            self._report(diag.AD_OUT_OF_ORDER, "ad click without an ad")
             return SAME
         self._emit(AD_EVENT_PREFIX[self.ad[0]] + "_CLICKED", t, ad=self.ad[0])
 
     def _on_ad_end(self, t, data):
         if self.ad is None:
-            self._report("ad end without an ad")
+            self._report(diag.AD_OUT_OF_ORDER, "ad end without an ad")
         self.ad = None
         self.quartiles.jump(self.position, t)
 

@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from .catalog import APPLICATION_EVENTS, STATS_EVENT_TYPES, STATS_TYPE_BY_NAME
+from .core.catalog import APPLICATION_EVENTS, STATS_EVENT_TYPES, STATS_TYPE_BY_NAME
 
 EVENT_NAMES = {**STATS_EVENT_TYPES, **APPLICATION_EVENTS}  # number -> catalog name
 EVENT_NUMBERS = {name: num for num, name in EVENT_NAMES.items()}
@@ -35,7 +35,7 @@ def event_number(value, argument="types"):
     """The number of an event type given by catalog name ('PLAY', 'PageLoad') or number."""
     if isinstance(value, str):
         if value not in EVENT_NUMBERS:
-            raise ValueError(f"{argument}: unknown event name {value!r} (names are those of kaltura_web.catalog)")
+            raise ValueError(f"{argument}: unknown event name {value!r} (names are those of kaltura_web.core.catalog)")
         return EVENT_NUMBERS[value]
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{argument}: an event type is a catalog name or an int, not {value!r}")

@@ -7,7 +7,9 @@ Clock and random source are injected; the edges pass real ones.
 """
 
 from . import catalog
+from . import diagnostics as diag
 from ._compat import is_int, uuid4
+from .diagnostics import Diagnostics
 from .delivery import DEFAULT_MAX_QUEUE, NEED_KS, DeliveryEngine
 from .encoding import (QUEUES, STATS, classify, classify_batch, encode_head, stats_record, track_record,
                        worst_outcome)
@@ -19,7 +21,6 @@ from .validation import ks as _check_ks
 DEFAULT_SERVICE_URL = "https://www.kaltura.com/api_v3"
 DEFAULT_ANALYTICS_URL = "https://analytics.kaltura.com"
 CLIENT_VER = "kaltura_web:0.1.0"
-MAX_DIAGNOSTICS = 200
 DEFAULT_BATCH_SIZE = 50  # stats.collect beacons per multirequest when a backlog drains
 
 
@@ -73,26 +74,22 @@ class Tracker:
                         "r": text(referrer, "referrer")}
         self.ks_provider = ks_provider
         self.on_event = on_event
-        self.on_diagnostic = on_diagnostic
-        self.diagnostics = []
+        self._diagnostics = Diagnostics(on_diagnostic)
+        self.diagnostics = self._diagnostics.entries  # [{"code", "message", "details"}], oldest first
+        self.lost = self._diagnostics.lost  # reason -> beacons lost for good
         self.protocol = protocol if protocol is not None else StatsCollectProtocol()
-        self.engine = DeliveryEngine(store, max_queue, self._diagnose)
+        self.engine = DeliveryEngine(store, max_queue, self.diagnose)
         self.needs_ks = False  # the last answer rejected the KS and the provider should be asked
         self.players = []
         if ks is not None:
             self.set_ks(ks)
 
     # -- hooks ------------------------------------------------------------
-    def _diagnose(self, message, details=None):
-        entry = {"message": message, "details": details or {}}
-        self.diagnostics.append(entry)
-        if len(self.diagnostics) > MAX_DIAGNOSTICS:
-            del self.diagnostics[0]
-        if self.on_diagnostic is not None:
-            try:
-                self.on_diagnostic(message, details or {})
-            except Exception as exc:
-                self.diagnostics.append({"message": "on_diagnostic hook raised", "details": {"error": repr(exc)}})
+    def diagnose(self, code, message, details=None, lost=None, count=1):
+        """Record a runtime problem (``code`` from ``diagnostics``); ``lost``
+        names the reason when ``count`` beacons were lost for good.  Edges
+        report their own problems through this too."""
+        return self._diagnostics.report(code, message, details, lost, count)
 
     def _new_id(self):
         return uuid4(self.rng)
@@ -119,7 +116,8 @@ class Tracker:
         try:
             _check_ks(answer)
         except (TypeError, ValueError) as exc:
-            self._diagnose("KS provider gave no usable KS; delivery stays paused", {"error": str(exc)})
+            self.diagnose(diag.KS_PROVIDER_FAILED, "KS provider gave no usable KS; delivery stays paused",
+                          {"error": str(exc)})
             return None
         self.set_ks(answer)
         return answer
@@ -144,7 +142,7 @@ class Tracker:
                     data["entryId"] = player.entry_id
                     self.on_event(data)
                 except Exception as exc:
-                    self._diagnose("on_event hook raised", {"error": repr(exc)})
+                    self.diagnose(diag.HOOK_FAILED, "on_event hook raised", {"error": repr(exc)})
             for record in self.protocol.records(event, player.entry_id, self.partner_id,
                                                 self.context, self._new_id):
                 self.engine.enqueue(record, self.clock())
@@ -226,7 +224,7 @@ class Tracker:
         queue = self.engine.queues[request.queue]
         batch = queue.batch
         if not batch or batch[0]["i"] != request.beacon_id:
-            self._diagnose("answer for a beacon not in flight", {"beacon": request.beacon_id})
+            self.diagnose(diag.STRAY_ANSWER, "answer for a beacon not in flight", {"beacon": request.beacon_id})
             return classify(status, body)[0]
         records = batch[:len(request.beacon_ids)]
         if len(records) == 1:
@@ -269,7 +267,7 @@ class Player:
     def __init__(self, tracker, entry_id):
         self.tracker = tracker
         self.entry_id = entry_id
-        self.session = PlaybackSession(entry_id, tracker.rng, tracker._diagnose)
+        self.session = PlaybackSession(entry_id, tracker.rng, tracker.diagnose)
 
     @property
     def session_id(self):

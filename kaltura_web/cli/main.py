@@ -7,8 +7,9 @@ import math
 import os
 import sys
 
-from . import catalog
-from .encoding import QUEUES
+from ..core import catalog
+from ..core import diagnostics as diag
+from ..core.encoding import QUEUES
 
 LIFECYCLE = (1, 2, 3, 4, 5, 6, 7)  # guide 12.3: a full server-side playback
 
@@ -179,9 +180,9 @@ def backlog_note(tracker, queue_path):
 
 
 def cmd_send(args):
-    from .cpython import SyncSender, create_tracker
-    from .cpython.store import QueueStoreError
-    from .tracker import mask_ks
+    from ..cpython import SyncSender, create_tracker
+    from ..cpython.store import QueueStoreError
+    from ..core.tracker import mask_ks
 
     if not args.partner_id:
         print("error: --partner-id (or KALTURA_PARTNER_ID) is required", file=sys.stderr)
@@ -233,8 +234,8 @@ def cmd_send(args):
         print("session %s" % sid)
     if engine.dead_count:
         print("error: %d beacon(s) rejected by the server: %s" % (
-            engine.dead_count, "; ".join(d["message"] + " " + str(d["details"].get("reason", ""))
-                                         for d in tracker.diagnostics if "rejected" in d["message"])),
+            engine.dead_count, "; ".join(str(d["details"].get("reason", "")) for d in tracker.diagnostics
+                                         if d["code"] == diag.BEACON_DEAD_LETTERED)),
             file=sys.stderr)
     where, stale = backlog_note(tracker, args.queue)
     if stale:
@@ -277,7 +278,7 @@ def build_parser():
     send.add_argument("-v", "--verbose", action="store_true")
     send.set_defaults(func=cmd_send)
     try:
-        from .collector import commands
+        from ..collector import commands
     except ImportError:  # collector extras (flask, cryptography) not installed
         commands = None
     if commands is not None:

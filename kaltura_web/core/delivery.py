@@ -26,6 +26,7 @@ may share one store: ``reload(now)`` re-reads it, ``adopt``/``forget`` apply
 one record another engine stored or removed.
 """
 
+from . import diagnostics as diag
 from .encoding import ACCEPTED, AUTH, BAD_BEACON, CONFIG, QUEUES, worst_outcome
 from .validation import ks as _check_ks
 
@@ -117,9 +118,9 @@ class DeliveryEngine:
             self.queues[name] = _Queue(name, self._load(name))
 
     # -- store access that never raises ------------------------------------
-    def _report(self, message, **details):
+    def _report(self, code, message, lost=None, count=1, **details):
         if self._diag is not None:
-            self._diag(message, details)
+            self._diag(code, message, details, lost, count)
 
     def _store_call(self, method, *args):
         if self.store_failed:
@@ -128,7 +129,8 @@ class DeliveryEngine:
             return getattr(self.store, method)(*args)
         except Exception as exc:  # quota, storage disabled, disk errors
             self.store_failed = True
-            self._report("storage failed; queue kept in memory only", error=repr(exc), op=method)
+            self._report(diag.STORE_FAILED, "storage failed; queue kept in memory only",
+                         error=repr(exc), op=method)
             return None
 
     def _load(self, name):
@@ -163,14 +165,15 @@ class DeliveryEngine:
                 for victim in victims:
                     self._store_call("remove", q.name, victim["i"])
             self.dropped += len(victims)
-            self._report("queue full: dropped oldest beacons", queue=q.name,
+            self._report(diag.QUEUE_FULL, "queue full: dropped oldest beacons", lost=diag.LOST_QUEUE_FULL,
+                         count=len(victims), queue=q.name,
                          dropped=len(victims), total_dropped=self.dropped)
         self._trigger(q, now, new_beacon=True)
         if self.on_enqueue is not None:
             try:
                 self.on_enqueue(record)
             except Exception as exc:
-                self._report("on_enqueue hook raised", error=repr(exc))
+                self._report(diag.HOOK_FAILED, "on_enqueue hook raised", error=repr(exc))
 
     def acknowledge(self, queue, beacon_id, now):
         """A record was accepted outside the send loop (e.g. by a keepalive
@@ -291,7 +294,7 @@ class DeliveryEngine:
         q = self.queues[queue]
         head = results[0][0] if results else None
         if head is None or q.in_flight is None or q.in_flight["i"] != head["i"]:
-            self._report("answer for a record not in flight ignored",
+            self._report(diag.STRAY_ANSWER, "answer for a record not in flight ignored",
                          beacon=head["i"] if head else None)
             return []
         q.batch = []
@@ -305,7 +308,8 @@ class DeliveryEngine:
                 self._remove(q, record)
                 self.dead_count += 1
                 self._store_call("dead_letter", q.name, record, reason)
-                self._report("beacon rejected and dead-lettered", beacon=record["i"], reason=reason)
+                self._report(diag.BEACON_DEAD_LETTERED, "beacon rejected and dead-lettered",
+                             lost=diag.LOST_DEAD_LETTERED, beacon=record["i"], reason=reason)
             elif failure is None or worst_outcome((failure[0], outcome)) != failure[0]:
                 failure = (outcome, reason)
         if results[0][1] in (ACCEPTED, BAD_BEACON):
@@ -332,7 +336,7 @@ class DeliveryEngine:
                 return [NEED_KS]
         elif outcome == CONFIG:
             q.state = PAUSED_CONFIG
-            self._report("endpoint misconfigured; queue paused", queue=q.name, reason=reason)
+            self._report(diag.ENDPOINT_MISCONFIGURED, "endpoint misconfigured; queue paused", queue=q.name, reason=reason)
         else:  # TRANSIENT
             q.attempts += 1
             if q.attempts <= len(BACKOFF):
@@ -342,7 +346,7 @@ class DeliveryEngine:
                 q.state = STALLED
                 q.due = now + STALLED_BACKOFF[min(q.stalls, len(STALLED_BACKOFF) - 1)]
                 q.stalls += 1
-                self._report("retries used up; waiting for a trigger", queue=q.name, reason=reason)
+                self._report(diag.RETRIES_EXHAUSTED, "retries used up; waiting for a trigger", queue=q.name, reason=reason)
         return []
 
     def next_wakeup(self):
@@ -406,7 +410,7 @@ class DeliveryEngine:
             if beacon_id == record["i"]:
                 self._memory_only[beacon_id] = True
                 self.unpersisted += 1
-                self._report("storage full: beacon kept in memory only", beacon=beacon_id)
+                self._report(diag.STORAGE_FULL, "storage full: beacon kept in memory only", beacon=beacon_id)
                 continue
             q = self.queues.get(queue)
             if q is None:
@@ -418,7 +422,8 @@ class DeliveryEngine:
         if dropped:
             self.dropped += dropped
             self.storage_dropped += dropped
-            self._report("storage full: dropped oldest beacons", dropped=dropped,
+            self._report(diag.STORAGE_FULL, "storage full: dropped oldest beacons", lost=diag.LOST_STORAGE_EVICTED,
+                         count=dropped, dropped=dropped,
                          total_dropped=self.storage_dropped)
 
     def _remove(self, q, record):
@@ -430,7 +435,7 @@ class DeliveryEngine:
     def _pause_auth(self, reason):
         for q in self.queues.values():
             q.state = PAUSED_AUTH
-        self._report("KS rejected; delivery paused until a new KS", reason=reason)
+        self._report(diag.KS_REJECTED, "KS rejected; delivery paused until a new KS", reason=reason)
 
     def _trigger(self, q, now, new_beacon):
         if q.state == STALLED or (q.state == WAITING and not new_beacon):

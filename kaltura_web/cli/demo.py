@@ -6,7 +6,7 @@ import time
 import urllib.parse
 import urllib.request
 
-from .tracker import mask_ks
+from ..core.tracker import mask_ks
 
 
 def start_session(service_url, partner_id, admin_secret, user_id, app_id):
@@ -20,7 +20,7 @@ def start_session(service_url, partner_id, admin_secret, user_id, app_id):
 
 def report_kiosk_playback(service_url, analytics_url, partner_id, ks, clock=time.time, say=print):
     """A kiosk plays a 60 s entry to the end: the SDK decides the beacons."""
-    from .cpython import SyncSender, create_tracker
+    from ..cpython import SyncSender, create_tracker
 
     tracker = create_tracker(partner_id, service_url=service_url, analytics_url=analytics_url, ks=ks,
                              referrer="kiosk://device-001", application="lobby-kiosk")
@@ -41,9 +41,9 @@ def report_kiosk_playback(service_url, analytics_url, partner_id, ks, clock=time
 
 
 def cmd_demo(args):
-    from .catalog import APPLICATION_EVENTS, stats_type_name
-    from .collector.linter import lint
-    from .collector.server import CollectorServer
+    from ..core.catalog import APPLICATION_EVENTS, stats_type_name
+    from ..collector.linter import lint
+    from ..collector.server import CollectorServer
 
     server = CollectorServer(db=args.db, port=args.port, quiet=not args.verbose).start()
     partner, secret = server.partner_id, server.config.admin_secret

@@ -1,0 +1,72 @@
+"""What `make mutation` mutates, and which fast tests judge each module.
+
+When the core moves into ``kaltura_web/core/`` nothing here needs to change:
+``CORE_DIR`` wins as soon as it exists.  Tests are named relative to the
+repository root; a listed file that does not exist is skipped.
+"""
+
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# The portable core: every module of this folder, or, until it exists, these top-level modules.
+CORE_DIR = "kaltura_web/core"
+TOP_LEVEL_CORE = ["kaltura_web/%s.py" % name for name in
+                  ("catalog", "encoding", "session", "protocol", "delivery", "tracker", "_compat", "validation")]
+
+# The fast unit tests of the core and the conformance vectors (no collector, no e2e, no subprocesses).
+VECTORS = "tests/test_vectors.py"
+UNIT = {
+    "delivery": "tests/test_delivery.py",
+    "encoding": "tests/test_encoding.py",
+    "tracker": "tests/test_tracker.py",
+    "validation": "tests/test_validation.py",
+    "storage": "tests/test_storage_budget.py",
+    "properties": "tests/test_core_properties.py",
+}
+# module name -> test files, the most direct first (pytest stops at the first failure)
+TESTS_FOR = {
+    "catalog": [UNIT["tracker"], UNIT["encoding"], VECTORS],
+    "encoding": [UNIT["encoding"], VECTORS, UNIT["delivery"], UNIT["storage"], UNIT["properties"]],
+    "session": [VECTORS, UNIT["tracker"], UNIT["properties"]],
+    "protocol": [VECTORS, UNIT["encoding"]],
+    "delivery": [UNIT["delivery"], UNIT["storage"], UNIT["tracker"], UNIT["properties"]],
+    "tracker": [UNIT["tracker"], VECTORS, UNIT["delivery"], UNIT["encoding"], UNIT["properties"]],
+    "_compat": [UNIT["encoding"], UNIT["tracker"], VECTORS, UNIT["properties"]],
+    "validation": [UNIT["validation"], UNIT["tracker"], UNIT["encoding"], VECTORS, UNIT["properties"]],
+}
+# A module not listed above gets all of them.
+ALL_FAST = [VECTORS] + list(UNIT.values())
+
+# Tests that read the sources from the real tree (so never see a mutant): left out of mutant runs.
+DESELECT = ["tests/test_vectors.py::test_vectors_on_micropython"]
+
+
+def core_modules(root=ROOT, core=None):
+    """Paths (relative to root, '/'-separated) of the modules to mutate.
+
+    ``core``: a folder (all its modules but ``__init__.py``) or one module; by
+    default ``CORE_DIR`` if it exists, else ``TOP_LEVEL_CORE``.
+    """
+    if core is None:
+        core = CORE_DIR if os.path.isdir(os.path.join(root, CORE_DIR)) else None
+    if core is None:
+        found = [path for path in TOP_LEVEL_CORE if os.path.isfile(os.path.join(root, path))]
+    elif os.path.isdir(os.path.join(root, core)):
+        found = sorted("%s/%s" % (core.rstrip("/"), name) for name in os.listdir(os.path.join(root, core))
+                       if name.endswith(".py") and name != "__init__.py")
+    elif core.endswith(".py") and os.path.isfile(os.path.join(root, core)):
+        found = [core]
+    else:
+        raise ValueError("core %r is neither a folder nor a module under %s" % (core, root))
+    return found
+
+
+def module_name(path):
+    """``kaltura_web/session.py`` -> ``session``."""
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def tests_for(path, root=ROOT):
+    """The existing test files that judge the module at ``path``."""
+    return [test for test in TESTS_FOR.get(module_name(path), ALL_FAST) if os.path.isfile(os.path.join(root, test))]

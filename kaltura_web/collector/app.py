@@ -2,12 +2,17 @@
 
 ``create_app(config)`` builds it.  ``config`` is a ``CollectorConfig`` or a
 mapping with the same keys (db, partner_id, admin_secret, web_root, dev_ks,
-faults).  The collector state (store, fault plan, config) is reachable as
-``app.extensions["kaltura_collector"]``.
+faults, body_limit, dev_routes, allow_remote_dev).  The collector state
+(store, fault plan, config) is reachable as ``app.extensions["kaltura_collector"]``.
+
+Requests are read by ``params`` (one strict parser), every failure is an
+``answers.ApiError`` rendered in one place, and ``security`` decides who may
+use the development routes.
 """
 
 from __future__ import annotations
 
+import calendar
 import hmac
 import json
 import logging
@@ -19,22 +24,29 @@ import threading
 import time
 from dataclasses import dataclass, field, fields as dc_fields
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from ..core.catalog import MAX_STATS_TYPE, MIN_STATS_TYPE, STATS_REQUIRED_FIELDS
 from . import ks as ksmod
+from . import reports
+from .answers import (FORMAT_JSON, FORMAT_XML, ApiError, internal_error, invalid_ks,
+                      json_error, kaltura_response, missing_parameter, no_such_service)
 from .faults import FaultPlan, FaultSpecError
 from .linter import lint
-from . import reports
+from .params import (check_text, present, read_bool, read_enum, read_float, read_int,
+                     request_params, split_calls)
+from .security import DEV_PREFIX, add_cors_headers, dev_refusal
 from .store import Store
+from .values import INT32_MAX, INT64_MAX, INT64_MIN, json_safe, parse_int, xml_valid
 
 log = logging.getLogger("kaltura_web.collector")
 
 DEFAULT_PARTNER_ID = 100
 DEFAULT_ADMIN_SECRET = "local-dev-admin-secret-not-for-production"
 DEFAULT_DB = "kaltura-web.db"
-
-FORMAT_JSON, FORMAT_XML, FORMAT_JSONP = "1", "2", "9"
+DEFAULT_BODY_LIMIT = 1024 * 1024   # bytes; larger bodies are answered 413
+DEV_KS_EXPIRY = 3600               # seconds a /dev/ks KS lives by default
+DEV_KS_MAX_EXPIRY = 86400          # the most a caller of /dev/ks may ask for
+MAX_TIMESTAMP = 2.0 ** 53          # eventTimestamp: Unix seconds (or ms, older players)
 
 MIME_TYPES = {
     ".wasm": "application/wasm",
@@ -53,6 +65,13 @@ MIME_TYPES = {
     ".txt": "text/plain",
 }
 
+# KalturaStatsEvent's typed properties (reference.md section 1); the others are text.
+STATS_ENUMS = {"eventType": ("KalturaStatsEventType", range(MIN_STATS_TYPE, MAX_STATS_TYPE + 1)),
+               "featureType": ("KalturaStatsFeatureType", (0, 1))}
+STATS_INTS = {"partnerId": 1, "uiconfId": 0, "currentPoint": 0, "duration": 0,  # name: minimum
+              "processDuration": 0, "newPoint": 0, "contextId": 0}
+STATS_BOOLS = ("seek", "isFirstInSession")
+
 
 def default_web_root():
     import kaltura_web
@@ -69,6 +88,15 @@ class CollectorConfig:
     web_root: object = "auto"  # "auto": the repo's web/ if present; None: no static files
     dev_ks: bool = True
     faults: list = field(default_factory=list)  # initial fault specs (dicts)
+    body_limit: int = DEFAULT_BODY_LIMIT       # bytes of request body; more is answered 413
+    dev_routes: bool = True                    # /dev/* and the dashboard
+    allow_remote_dev: bool = False             # dev routes answer a non-loopback Host
+
+    def __post_init__(self):
+        if isinstance(self.body_limit, bool) or not isinstance(self.body_limit, int):
+            raise TypeError(f"body_limit must be an int (bytes), got {self.body_limit!r}")
+        if self.body_limit < 1:
+            raise ValueError(f"body_limit must be a positive number of bytes, got {self.body_limit!r}")
 
     @classmethod
     def coerce(cls, config) -> "CollectorConfig":
@@ -108,133 +136,35 @@ class CollectorState:
         self.faults.clear(reset_counters=True)
 
 
-# ---------------------------------------------------------------- answers
+def read_stats_event(event: dict) -> dict:
+    """The checked values of the typed KalturaStatsEvent properties present in
+    ``event`` (eventType first); raises the ApiError Kaltura gives."""
+    typed = {}
+    for name, (enum_type, allowed) in STATS_ENUMS.items():
+        if present(event.get(name)):
+            typed[name] = read_enum(event[name], name, enum_type, allowed)
+    for name, minimum in STATS_INTS.items():
+        if present(event.get(name)):
+            typed[name] = read_int(event[name], name, minimum, INT32_MAX)
+    if present(event.get("eventTimestamp")):
+        typed["eventTimestamp"] = read_float(event["eventTimestamp"], "eventTimestamp", 0, MAX_TIMESTAMP)
+    for name in STATS_BOOLS:
+        if present(event.get(name)):
+            typed[name] = read_bool(event[name], name)
+    return typed
 
 
-class ApiError(Exception):
-    """A KalturaAPIException, answered with HTTP 200 like the real server."""
+def strict_json_provider(app):
+    """Flask's JSON provider, never writing NaN or Infinity (they become null)."""
+    from flask.json.provider import DefaultJSONProvider
 
-    def __init__(self, code, message, args=None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.args_dict = {k: "" if v is None else str(v) for k, v in (args or {}).items()}
+    class StrictJSONProvider(DefaultJSONProvider):
+        sort_keys = False
 
-    def as_json(self) -> dict:
-        return {"code": self.code, "message": self.message,
-                "objectType": "KalturaAPIException", "args": self.args_dict}
+        def dumps(self, obj, **kwargs):
+            return super().dumps(json_safe(obj), allow_nan=False, **kwargs)
 
-
-def missing_parameter(name):
-    return ApiError("MISSING_MANDATORY_PARAMETER", f'Missing parameter "{name}"', {"PARAM_NAME": name})
-
-
-def invalid_enum(value, param, enum_type):
-    return ApiError("INVALID_ENUM_VALUE",
-                    f'Invalid enumeration value, "{value}" for parameter "{param}", '
-                    f'expecting enumeration type of "{enum_type}"',
-                    {"ENUM_VAL": value, "PARAM_NAME": param, "ENUM_TYPE": enum_type})
-
-
-def invalid_ks(ks_string, err: ksmod.KSError):
-    ksid = ksmod.mask_ks(ks_string)
-    return ApiError("INVALID_KS", f'Invalid KS "{ksid}", Error "{err.code},{err.name}"',
-                    {"KSID": ksid, "ERR_CODE": str(err.code), "ERR_DESC": err.name})
-
-
-def _xml_value(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, ApiError):
-        args = "".join(
-            f"<item><objectType>KalturaApiExceptionArg</objectType><name>{escape(k)}</name>"
-            f"<value>{escape(v)}</value></item>" for k, v in value.args_dict.items())
-        return (f"<error><objectType>KalturaAPIException</objectType><code>{escape(value.code)}</code>"
-                f"<message>{escape(value.message)}</message><args>{args}</args></error>")
-    if isinstance(value, dict):
-        return "".join(f"<{k}>{_xml_value(v)}</{k}>" for k, v in value.items()
-                       if re.fullmatch(r"[A-Za-z_][\w.-]*", str(k)))
-    if isinstance(value, (list, tuple)):
-        return "".join(f"<item>{_xml_value(v)}</item>" for v in value)
-    return escape(str(value))
-
-
-def kaltura_response(result, fmt, started, status=200, callback=None):
-    from flask import Response
-
-    if fmt == FORMAT_JSON or fmt == FORMAT_JSONP:
-        body = json.dumps(result.as_json() if isinstance(result, ApiError) else result)
-        if fmt == FORMAT_JSONP and callback and re.fullmatch(r"[\w.$]+", callback):
-            return Response(f"{callback}({body});", status, mimetype="text/javascript")
-        return Response(body, status, mimetype="application/json")
-    elapsed = max(time.perf_counter() - started, 0.0)
-    body = ('<?xml version="1.0" encoding="utf-8"?><xml><result>' + _xml_value(result)
-            + f"</result><executionTime>{elapsed:.6f}</executionTime></xml>")
-    return Response(body, status, mimetype="text/xml", content_type="text/xml; charset=utf-8")
-
-
-# ---------------------------------------------------------------- request params
-
-_BRACKET = re.compile(r"^([A-Za-z_]\w*)\[([^\]]*)\]$")
-_COLON = re.compile(r"^([A-Za-z_]\w*):(.+)$")
-_CALL_PARAM = re.compile(r"^(\d+):(.+)$")  # multirequest: "1:service", "1:event:eventType"
-
-
-def _flatten_into(params: dict, nested: dict, source: dict) -> None:
-    """Merge one source (body or query) into flat params and nested objects."""
-    for key, value in source.items():
-        key = str(key)
-        if key.endswith("__null"):
-            continue
-        if isinstance(value, dict):
-            nested.setdefault(key, {}).update(
-                {str(k): v for k, v in value.items() if not str(k).endswith("__null")})
-            continue
-        m = _BRACKET.match(key) or _COLON.match(key)
-        if m:
-            nested.setdefault(m.group(1), {})[m.group(2)] = value
-            continue
-        params[key] = value
-
-
-def request_params():
-    """(flat params, nested objects) of the current request; URL params win."""
-    from flask import request
-
-    params, nested = {}, {}
-    if request.mimetype == "application/json":
-        body = request.get_json(silent=True)
-        if isinstance(body, dict):
-            _flatten_into(params, nested, body)
-    else:
-        try:
-            _flatten_into(params, nested, request.form.to_dict())
-        except Exception:  # malformed multipart and the like: treat as no body
-            pass
-    _flatten_into(params, nested, request.args.to_dict())
-    return params, nested
-
-
-def _int(value):
-    try:
-        if isinstance(value, bool):
-            return int(value)
-        return int(float(value)) if isinstance(value, str) and "." in value else int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _float(value):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _present(value) -> bool:
-    return value is not None and str(value).strip() != ""
+    return StrictJSONProvider(app)
 
 
 # ---------------------------------------------------------------- faults (WSGI layer)
@@ -332,18 +262,6 @@ class FaultMiddleware:
         return self.wsgi_app(environ, start_response)
 
 
-def add_cors_headers(request, response):
-    origin = request.headers.get("Origin")
-    if origin:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers.add("Vary", "Origin")
-        response.headers["Access-Control-Allow-Methods"] = "POST, GET, OPTIONS, DELETE"
-        wanted = request.headers.get("Access-Control-Request-Headers")
-        response.headers["Access-Control-Allow-Headers"] = wanted or "Content-Type"
-        response.headers["Access-Control-Max-Age"] = "600"
-    return response
-
-
 # ---------------------------------------------------------------- the app
 
 
@@ -354,12 +272,25 @@ def create_app(config=None):
     state = CollectorState(cfg)
     app = Flask("kaltura_web.collector")
     app.extensions["kaltura_collector"] = state
-    app.json.sort_keys = False
+    app.json = strict_json_provider(app)
+    app.config["MAX_CONTENT_LENGTH"] = cfg.body_limit
     app.wsgi_app = FaultMiddleware(app.wsgi_app, state)
 
     @app.before_request
     def _start_clock():
         g.started = time.perf_counter()
+
+    @app.before_request
+    def _guard_dev_routes():
+        path = request.path
+        if not cfg.dev_routes and (path == "/" or path.startswith(("/dashboard/", DEV_PREFIX))):
+            abort(404)
+        if path.startswith(DEV_PREFIX):
+            reason = dev_refusal(request, cfg.allow_remote_dev)
+            if reason:
+                log.warning("refused %s %s: %s", request.method, path, reason)
+                return jsonify({"error": reason}), 403
+        return None
 
     @app.after_request
     def _cors(response):
@@ -368,86 +299,78 @@ def create_app(config=None):
     # ---- Kaltura API v3
 
     def check_ks(params):
-        """KSInfo for a present ks param, None when absent; raises KSError."""
+        """KSInfo for a present ks param, None when absent; raises INVALID_KS."""
         ks_string = params.get("ks")
-        if not _present(ks_string):
+        if not present(ks_string):
             return None
-        return ksmod.parse_ks(str(ks_string), cfg.secrets_by_partner)
+        try:
+            return ksmod.parse_ks(str(ks_string), cfg.secrets_by_partner)
+        except ksmod.KSError as err:
+            raise invalid_ks(ks_string, err) from None
 
     def session_start(params, nested):
-        partner = _int(params.get("partnerId"))
+        raw_partner = params.get("partnerId", "")
+        try:
+            partner = parse_int(raw_partner, 1, INT32_MAX)
+            ks_type = parse_int(params["type"], 0, 2) if present(params.get("type")) else 0
+        except ValueError:
+            partner = ks_type = None
         secret = str(params.get("secret") or "")
-        ks_type = _int(params.get("type")) if _present(params.get("type")) else 0
         if (partner != int(cfg.partner_id)
                 or not hmac.compare_digest(secret.encode(), cfg.admin_secret.encode())
                 or ks_type not in (0, 2)):
             raise ApiError("START_SESSION_ERROR",
-                           f"Error while starting session for partner [{params.get('partnerId', '')}]",
-                           {"PARTNER_ID": params.get("partnerId", "")})
-        expiry = _int(params.get("expiry")) if _present(params.get("expiry")) else 86400
-        if not expiry or expiry <= 0:
-            expiry = 86400
+                           f"Error while starting session for partner [{str(raw_partner)[:100]}]",
+                           {"PARTNER_ID": str(raw_partner)[:100]})
+        expiry = 86400
+        if present(params.get("expiry")):
+            expiry = read_int(params["expiry"], "expiry", -INT32_MAX - 1, INT32_MAX)
+            if expiry <= 0:
+                expiry = 86400
         ks_string = state.issue_ks(str(params.get("userId") or ""), ks_type, expiry,
                                    params.get("privileges") or "")
-        log.info("session.start partner=%s user=%s ks=%s", partner, params.get("userId"),
-                 ksmod.mask_ks(ks_string))
+        log.info("session.start partner=%s ks=%s", partner, ksmod.mask_ks(ks_string))
         return ks_string
 
     def stats_collect(params, nested):
         ks_string = params.get("ks")
         if request.environ.get("kaltura_web.fault") == "invalid_ks":
             raise invalid_ks(ks_string, ksmod.KSInvalid("injected"))
-        try:
-            info = check_ks(params)
-        except ksmod.KSError as err:
-            raise invalid_ks(ks_string, err)
+        info = check_ks(params)
         event = dict(nested.get("event") or {})
         if not event:
             raise missing_parameter("event")
-        raw_type = event.get("eventType")
-        if _present(raw_type):
-            event_type = _int(raw_type)
-            if event_type is None or not MIN_STATS_TYPE <= event_type <= MAX_STATS_TYPE:
-                raise invalid_enum(raw_type, "eventType", "KalturaStatsEventType")
+        typed = read_stats_event(event)
         for name in STATS_REQUIRED_FIELDS:
-            if not _present(event.get(name)):
+            if name not in typed and not present(event.get(name)):
                 raise missing_parameter(f"event:{name}")
-        event_type = _int(raw_type)
-        event["eventType"] = event_type
+        event_type = event["eventType"] = typed["eventType"]
         seq, dup = state.store.insert(
-            service="stats", fields=event, partner_id=_int(event.get("partnerId")),
-            entry_id=str(event.get("entryId")), event_type=event_type,
-            session_id=str(event.get("sessionId")),
-            event_timestamp=_float(event.get("eventTimestamp")),
+            service="stats", fields=event, partner_id=typed["partnerId"],
+            entry_id=str(event["entryId"]), event_type=event_type,
+            session_id=str(event["sessionId"]), event_timestamp=typed["eventTimestamp"],
             user_id=info.user_id if info else None, app_id=info.app_id if info else None,
             ks_type=info.ks_type if info else None,
             ks_masked=ksmod.mask_ks(ks_string) if info else None,
-            beacon_id=str(event["beaconId"]) if _present(event.get("beaconId")) else None)
-        log.info("stats.collect seq=%s type=%s session=%s%s", seq, event_type,
-                 event.get("sessionId"), " (duplicate)" if dup else "")
+            beacon_id=str(event["beaconId"]) if present(event.get("beaconId")) else None)
+        log.info("stats.collect seq=%s type=%s%s", seq, event_type, " (duplicate)" if dup else "")
         return None
 
-    def track_event(params, nested, fmt_given):
-        from flask import Response
-
-        def fail(status, code, message):
-            return Response(json.dumps({"code": code, "message": message}), status,
-                            mimetype="application/json")
-
+    def track_event(params, nested):
+        """analytics.trackEvent: its answer, or an ApiError carrying the HTTP
+        status the analytics server gives (400 bad input, 401 bad KS)."""
         ks_string = params.get("ks")
         if request.environ.get("kaltura_web.fault") == "invalid_ks":
-            return fail(401, "INVALID_KS", "Invalid KS (injected fault)")
+            raise ApiError("INVALID_KS", "Invalid KS (injected fault)", status=401)
         for name in ("eventType", "partnerId"):
-            if not _present(params.get(name)):
-                return fail(400, "MISSING_MANDATORY_PARAMETER", f'Missing parameter "{name}"')
-        event_type = _int(params.get("eventType"))
-        partner = _int(params.get("partnerId"))
-        if event_type is None or partner is None:
-            return fail(400, "INVALID_PARAMETER", "eventType and partnerId must be integers")
-        try:
-            info = check_ks(params)
-        except ksmod.KSError as err:
-            return fail(401, "INVALID_KS", f'Invalid KS "{ksmod.mask_ks(ks_string)}", Error "{err.code},{err.name}"')
+            if not present(params.get(name)):
+                raise missing_parameter(name)
+        event_type = read_int(params["eventType"], "eventType", 1, INT32_MAX)
+        partner = read_int(params["partnerId"], "partnerId", 1, INT32_MAX)
+        timestamp = None
+        if present(params.get("eventTimestamp")):
+            timestamp = read_float(params["eventTimestamp"], "eventTimestamp", 0, MAX_TIMESTAMP)
+        info = check_ks(params)
         fields = {k: v for k, v in params.items() if k not in ("ks", "service", "action")}
         for obj, values in nested.items():
             for k, v in values.items():
@@ -455,38 +378,31 @@ def create_app(config=None):
         fields["eventType"], fields["partnerId"] = event_type, partner
         seq, dup = state.store.insert(
             service="analytics", fields=fields, partner_id=partner,
-            entry_id=str(params["entryId"]) if _present(params.get("entryId")) else None,
+            entry_id=str(params["entryId"]) if present(params.get("entryId")) else None,
             event_type=event_type,
-            session_id=str(params["sessionId"]) if _present(params.get("sessionId")) else None,
-            event_timestamp=_float(params.get("eventTimestamp")),
+            session_id=str(params["sessionId"]) if present(params.get("sessionId")) else None,
+            event_timestamp=timestamp,
             user_id=info.user_id if info else None, app_id=info.app_id if info else None,
             ks_type=info.ks_type if info else None,
             ks_masked=ksmod.mask_ks(ks_string) if info else None,
-            beacon_id=str(params["beaconId"]) if _present(params.get("beaconId")) else None)
+            beacon_id=str(params["beaconId"]) if present(params.get("beaconId")) else None)
         log.info("analytics.trackEvent seq=%s type=%s%s", seq, event_type, " (duplicate)" if dup else "")
-        result = {"time": time.time(), "viewEventsEnabled": True}
-        fmt = str(params.get("format")) if fmt_given else FORMAT_JSON
-        return kaltura_response(result, fmt, g.started, callback=params.get("callback"))
+        return {"time": time.time(), "viewEventsEnabled": True}
 
     def require_ks(params):
         """KSInfo of a mandatory ks param: MISSING_KS when absent, INVALID_KS when bad."""
-        ks_string = params.get("ks")
-        if not _present(ks_string):
+        if not present(params.get("ks")):
             raise ApiError("MISSING_KS", "Missing KS, session not established")
-        try:
-            return check_ks(params)
-        except ksmod.KSError as err:
-            raise invalid_ks(ks_string, err)
+        return check_ks(params)
 
     def report_request(params, nested):
         """(report type, EventFilter, delimiter) of a report.* call."""
         info = require_ks(params)
         raw_type = params.get("reportType")
-        if not _present(raw_type):
+        if not present(raw_type):
             raise missing_parameter("reportType")
-        report_type = _int(raw_type)
-        if report_type is None:
-            raise invalid_enum(raw_type, "reportType", "KalturaReportType")
+        report_type = read_enum(raw_type, "reportType", "KalturaReportType",
+                                range(INT64_MIN, INT64_MAX + 1))
         if report_type not in reports.REPORTS:
             supported = ", ".join(f"{k} {v}" for k, v in reports.REPORT_NAMES.items())
             raise ApiError("REPORT_NOT_SUPPORTED",
@@ -497,7 +413,7 @@ def create_app(config=None):
             raise missing_parameter("reportInputFilter")
         flt = report_filter(flt_params, info)
         object_ids = params.get("objectIds")
-        if _present(object_ids):
+        if present(object_ids):
             ids = reports._as_set(str(object_ids))
             if report_type == reports.USER_TOP_CONTENT:
                 flt.user_ids = ids if flt.user_ids is None else flt.user_ids & ids
@@ -512,34 +428,43 @@ def create_app(config=None):
     def report_filter(values, info) -> reports.EventFilter:
         def day(value, end):
             text = str(value).strip()
-            if not re.fullmatch(r"\d{8}", text):
-                raise ApiError("INVALID_DAY", f'Invalid day "{text}", expecting YYYYMMDD',
-                               {"DAY": text})
-            import calendar
+            if not re.fullmatch(r"[0-9]{8}", text):
+                raise ApiError("INVALID_DAY", f'Invalid day "{text[:100]}", expecting YYYYMMDD',
+                               {"DAY": text[:100]})
             start = calendar.timegm((int(text[:4]), int(text[4:6]), int(text[6:]), 0, 0, 0))
             return start + 86399 if end else start
 
-        from_date = _float(values.get("fromDate")) if _present(values.get("fromDate")) else None
-        to_date = _float(values.get("toDate")) if _present(values.get("toDate")) else None
-        if from_date is None and _present(values.get("fromDay")):
+        def date(name):
+            if not present(values.get(name)):
+                return None
+            return read_float(values[name], f"reportInputFilter:{name}", -MAX_TIMESTAMP, MAX_TIMESTAMP)
+
+        from_date, to_date = date("fromDate"), date("toDate")
+        if from_date is None and present(values.get("fromDay")):
             from_date = day(values["fromDay"], False)
-        if to_date is None and _present(values.get("toDay")):
+        if to_date is None and present(values.get("toDay")):
             to_date = day(values["toDay"], True)
-        return reports.EventFilter(
-            from_date=from_date, to_date=to_date,
-            entry_ids=values.get("entryIdIn") if _present(values.get("entryIdIn")) else None,
-            user_ids=values.get("userIds") if _present(values.get("userIds")) else None,
-            apps=values.get("application") if _present(values.get("application")) else None,
-            scope_app=info.app_id)
+        def ids(name):
+            return str(values[name]) if present(values.get(name)) else None
+
+        return reports.EventFilter(from_date=from_date, to_date=to_date, entry_ids=ids("entryIdIn"),
+                                   user_ids=ids("userIds"), apps=ids("application"),
+                                   scope_app=info.app_id)
+
+    def pager_value(pager, name, default):
+        """pager[pageSize] / pager[pageIndex]: an int32; zero or less means the default."""
+        if not present(pager.get(name)):
+            return default
+        number = read_int(pager[name], f"pager:{name}", -INT32_MAX - 1, INT32_MAX)
+        return number if number > 0 else default
 
     def report_get_table(params, nested):
         report_type, flt, delimiter = report_request(params, nested)
         pager = nested.get("pager") or {}
-        page_size = _int(pager.get("pageSize")) if _present(pager.get("pageSize")) else 30
-        page_index = _int(pager.get("pageIndex")) if _present(pager.get("pageIndex")) else 1
         table = reports.report_table(report_type, state.store.events(), flt,
-                                     page_size=page_size or 30, page_index=page_index or 1,
-                                     order=params.get("order"), delimiter=delimiter)
+                                     page_size=pager_value(pager, "pageSize", 30),
+                                     page_index=pager_value(pager, "pageIndex", 1),
+                                     order=str(params.get("order") or ""), delimiter=delimiter)
         return {"objectType": "KalturaReportTable", "header": table.header, "data": table.data,
                 "totalCount": table.total_count}
 
@@ -552,63 +477,64 @@ def create_app(config=None):
                 ("report", "gettable"): report_get_table,
                 ("report", "gettotal"): report_get_total}
 
+    def run_call(index, params, nested):
+        """One call of a multirequest: its result, or the error in its place."""
+        service = str(params.get("service")).lower()
+        action = str(params.get("action")).lower()
+        try:
+            handler = handlers.get((service, action))
+            if handler is None:
+                raise no_such_service(service, action)
+            check_text(params, nested)
+            with state.store.savepoint():
+                return handler(params, nested)
+        except ApiError as err:
+            return err
+        except Exception:  # a bug in one call must not take the others with it
+            log.exception("multirequest call %d (%s.%s) failed", index, service, action)
+            return internal_error()
+
     def multirequest(params, nested):
-        """Kaltura's multirequest: calls ``N:service``/``N:action`` with their own
-        ``N:``-prefixed params (``N:event:x``, ``N:event[x]`` or a JSON object
-        under ``"N"``), run in order in one transaction; top-level ks and
-        partnerId apply to every call.  Answers the list of results, an
-        exception object in place of each call that failed."""
-        calls = {}
-        for key, value in params.items():
-            m = _CALL_PARAM.match(key)
-            if m:
-                calls.setdefault(int(m.group(1)), {})[m.group(2)] = value
-        for key, value in nested.items():
-            if key.isdigit() and isinstance(value, dict):
-                calls.setdefault(int(key), {}).update(value)
-        results = []
+        """Kaltura's multirequest (see ``params.split_calls``): each call runs
+        on its own, in order (a savepoint each, so a failing call undoes only
+        its own writes; one commit before the answer).  Answers the list of
+        results, an exception object in place of each call that failed."""
+        common, calls = split_calls(params, nested)
+        check_text(common)
         with state.store.transaction():
-            for number in sorted(calls):
-                sub_params, sub_nested = {}, {}
-                _flatten_into(sub_params, sub_nested, calls[number])
-                for inherited in ("ks", "partnerId"):
-                    if inherited in params and inherited not in sub_params:
-                        sub_params[inherited] = params[inherited]
-                key = (str(sub_params.get("service", "")).lower(),
-                       str(sub_params.get("action", "")).lower())
-                handler = handlers.get(key)
-                try:
-                    if handler is None:
-                        raise ApiError("SERVICE_DOES_NOT_EXISTS",
-                                       f'Service "{key[0]}" action "{key[1]}" does not exist here',
-                                       {"SERVICE": key[0], "ACTION": key[1]})
-                    results.append(handler(sub_params, sub_nested))
-                except ApiError as err:
-                    results.append(err.as_json())
+            results = [run_call(index, p, n) for index, p, n in calls]
         log.info("multirequest: %d call(s)", len(results))
         return results
 
     def dispatch(service, action):
-        params, nested = request_params()
+        params, nested = request_params(request)
         service = str(service or params.get("service") or "").lower()
         action = str(action or params.get("action") or "").lower()
-        fmt_given = _present(params.get("format"))
-        fmt = str(params.get("format")).strip() if fmt_given else FORMAT_XML
+        fmt = str(params.get("format")).strip() if present(params.get("format")) else FORMAT_XML
+        callback = params.get("callback")
         if service == "analytics" and action == "trackevent":
-            return track_event(params, nested, fmt_given)
+            try:
+                check_text(params, nested)
+                result = track_event(params, nested)
+            except ApiError as err:
+                log.info("analytics.trackEvent -> %s %s", err.status, err.code)
+                return json_error(err)
+            fmt = fmt if present(params.get("format")) else FORMAT_JSON
+            return kaltura_response(result, fmt, g.started, callback=callback)
         if service == "multirequest":
-            return kaltura_response(multirequest(params, nested), fmt, g.started)
-        handler = handlers.get((service, action))
+            handler = multirequest
+        else:
+            handler = handlers.get((service, action))
         if handler is None:
-            return kaltura_response(
-                ApiError("SERVICE_DOES_NOT_EXISTS", f'Service "{service}" action "{action}" does not exist here',
-                         {"SERVICE": service, "ACTION": action}), fmt, g.started, status=404)
+            return kaltura_response(no_such_service(service, action), fmt, g.started, status=404)
         try:
+            if handler is not multirequest:
+                check_text(params, nested)
             result = handler(params, nested)
         except ApiError as err:
             result = err
             log.info("%s.%s -> %s", service, action, err.code)
-        return kaltura_response(result, fmt, g.started, callback=params.get("callback"))
+        return kaltura_response(result, fmt, g.started, callback=callback)
 
     @app.route("/api_v3/service/<service>/action/<action>", methods=["GET", "POST"])
     @app.route("/api_v3/index.php/service/<service>/action/<action>", methods=["GET", "POST"])
@@ -628,13 +554,19 @@ def create_app(config=None):
     @app.errorhandler(404)
     def not_found(_err):
         if request.path.startswith("/api_v3"):
-            return jsonify({"code": "NOT_FOUND", "message": "no such API path",
-                            "objectType": "KalturaAPIException", "args": {}}), 404
+            return json_error(ApiError("NOT_FOUND", "no such API path"), 404)
         return jsonify({"error": "not found"}), 404
 
     @app.errorhandler(405)
     def not_allowed(_err):
         return jsonify({"error": "method not allowed"}), 405
+
+    @app.errorhandler(413)
+    def too_large(_err):
+        log.info("%s %s: body over %d bytes refused", request.method, request.path, cfg.body_limit)
+        return json_error(ApiError("REQUEST_ENTITY_TOO_LARGE",
+                                   f"The request body is larger than {cfg.body_limit} bytes",
+                                   {"MAX_BYTES": cfg.body_limit}), 413)
 
     @app.errorhandler(Exception)
     def internal(err):
@@ -643,23 +575,30 @@ def create_app(config=None):
         if isinstance(err, HTTPException):
             return err
         log.exception("unexpected error on %s", request.path)
-        return jsonify({"code": "INTERNAL_SERVER_ERROR", "message": "internal error",
-                        "objectType": "KalturaAPIException", "args": {}}), 500
+        return json_error(internal_error(), 500)
 
-    # ---- development API
+    # ---- development API (same-origin only: see _guard_dev_routes)
+
+    def bad_dev_request(message):
+        return jsonify({"error": message}), 400
 
     @app.get("/dev/ks")
     def dev_ks():
+        """A USER KS (type 0) for demo pages: 1 hour unless ``expiry`` asks
+        for less or more (at most DEV_KS_MAX_EXPIRY)."""
         if not cfg.dev_ks:
             abort(404)
-        privileges = {}
-        app_id = request.args.get("appId")
-        if app_id:
-            privileges["appId"] = app_id
-        expiry = _int(request.args.get("expiry")) or 86400
-        if expiry <= 0:
-            expiry = 86400
-        ks_string = state.issue_ks(request.args.get("userId", ""), 0, expiry, privileges)
+        args = request.args
+        user_id, app_id = args.get("userId", ""), args.get("appId", "")
+        if not (xml_valid(user_id) and xml_valid(app_id)):
+            return bad_dev_request("userId and appId must be text without control characters")
+        expiry = DEV_KS_EXPIRY
+        if present(args.get("expiry")):
+            try:
+                expiry = min(parse_int(args["expiry"], 1, INT64_MAX), DEV_KS_MAX_EXPIRY)
+            except ValueError:
+                return bad_dev_request("expiry must be a whole number of seconds, at least 1")
+        ks_string = state.issue_ks(user_id, 0, expiry, {"appId": app_id} if app_id else {})
         return jsonify({"ks": ks_string, "partnerId": cfg.partner_id, "expiry": int(time.time()) + expiry})
 
     @app.get("/dev/info")
@@ -673,12 +612,13 @@ def create_app(config=None):
     def dev_events():
         a = request.args
         try:
-            events = state.store.events(
-                session_id=a.get("sessionId"), event_type=a.get("eventType"),
-                service=a.get("service"), entry_id=a.get("entryId"), user_id=a.get("userId"),
-                app_id=a.get("appId"), since_seq=a.get("since"))
+            numbers = {name: parse_int(a[key], INT64_MIN, INT64_MAX) if present(a.get(key)) else None
+                       for name, key in (("event_type", "eventType"), ("since_seq", "since"))}
         except ValueError:
-            return jsonify({"error": "eventType and since must be integers"}), 400
+            return bad_dev_request("eventType and since must be integers")
+        events = state.store.events(
+            session_id=a.get("sessionId"), service=a.get("service"), entry_id=a.get("entryId"),
+            user_id=a.get("userId"), app_id=a.get("appId"), **numbers)
         return jsonify({"events": events, "count": len(events)})
 
     @app.get("/dev/sessions")
@@ -704,7 +644,7 @@ def create_app(config=None):
                 for s in specs:
                     state.faults.add(s)
             except FaultSpecError as err:
-                return jsonify({"error": str(err)}), 400
+                return bad_dev_request(str(err))
         elif request.method == "DELETE":
             state.faults.clear()
         return jsonify(state.faults.snapshot())

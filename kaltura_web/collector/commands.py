@@ -32,9 +32,15 @@ def faults_from_args(args) -> list:
 def cmd_serve(args) -> int:
     from .server import run
 
-    return run(host=args.host, port=args.port, db=args.db, partner_id=args.partner_id,
-               admin_secret=args.admin_secret, web_root=args.web_root,
-               dev_ks=not args.no_dev_ks, faults=faults_from_args(args), quiet=args.quiet)
+    try:
+        return run(host=args.host, port=args.port, db=args.db, partner_id=args.partner_id,
+                   admin_secret=args.admin_secret, web_root=args.web_root,
+                   dev_ks=not args.no_dev_ks, faults=faults_from_args(args), quiet=args.quiet,
+                   body_limit=args.body_limit, read_timeout=args.read_timeout,
+                   dev_routes=not args.no_dev_routes, allow_remote_dev=args.allow_remote_dev)
+    except ValueError as err:  # refused settings (exposure, limits): one line, no traceback
+        print(f"error: {err}", file=sys.stderr)
+        return 2
 
 
 def cmd_ks(args) -> int:
@@ -180,9 +186,8 @@ def format_summary(data) -> str:
 
 
 def cmd_report(args) -> int:
-    import json
-
     from .reports import EventFilter, summary
+    from .values import dump_json
 
     events = _stored_events(args.db)
     if events is None:
@@ -191,7 +196,7 @@ def cmd_report(args) -> int:
                       apps=_joined(args.app), user_ids=_joined(args.user))
     data = summary(events, flt)
     if args.json:
-        print(json.dumps(data, indent=2))
+        print(dump_json(data, indent=2))
     else:
         print(format_summary(data))
     return 0
@@ -207,6 +212,15 @@ def register(subparsers) -> None:
     serve.add_argument("--web-root", default=None,
                        help="directory served under /web/ (default: the repo's web/ if present)")
     serve.add_argument("--no-dev-ks", action="store_true", help="disable GET /dev/ks")
+    serve.add_argument("--no-dev-routes", action="store_true",
+                       help="turn off /dev/* (KS, events, reset, faults) and the dashboard")
+    serve.add_argument("--allow-remote-dev", action="store_true",
+                       help="serve the development routes on a non-loopback --host too "
+                            "(anyone who can reach it may read and wipe your events)")
+    serve.add_argument("--body-limit", type=int, default=None, metavar="BYTES",
+                       help="largest request body accepted; larger ones get HTTP 413 (default 1 MiB)")
+    serve.add_argument("--read-timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="close a connection that sends nothing for this long (default 10)")
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
     f = serve.add_argument_group("fault injection (stats.collect and trackEvent only)")
     f.add_argument("--fail-next", type=int, metavar="N", help="answer the next N requests with --fail-status")

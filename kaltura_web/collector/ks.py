@@ -15,11 +15,13 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
 
 from ..core.tracker import mask_ks as _mask_ks
+from .values import INT64_MAX, INT64_MIN, parse_int
 
 KS_TYPE_USER = 0
 KS_TYPE_ADMIN = 2
@@ -166,6 +168,17 @@ def _secret_for(partner_id: int, secrets_by_partner) -> str:
     return secret
 
 
+_SHA1_HEX = re.compile(r"[0-9a-fA-F]{40}")
+
+
+def _ks_int(text, minimum=INT64_MIN, maximum=INT64_MAX) -> int:
+    """An integer field of a KS (ASCII digits, in range), else KSInvalid."""
+    try:
+        return parse_int(text, minimum, maximum)
+    except ValueError as exc:
+        raise KSInvalid("fields") from exc
+
+
 def _check_expiry(expiry: int, now) -> None:
     if now is None:
         now = time.time()
@@ -193,8 +206,8 @@ def _parse_v2(raw: bytes, secrets_by_partner, now) -> KSInfo:
     if len(parts) != 3:
         raise KSInvalid("no partner")
     try:
-        partner_id = int(parts[1].decode("ascii"))
-    except (ValueError, UnicodeDecodeError) as exc:
+        partner_id = parse_int(parts[1].decode("ascii"), INT64_MIN, INT64_MAX)
+    except ValueError as exc:  # UnicodeDecodeError is one too
         raise KSInvalid("bad partner") from exc
     secret = _secret_for(partner_id, secrets_by_partner)
     payload = parts[2]
@@ -208,12 +221,11 @@ def _parse_v2(raw: bytes, secrets_by_partner, now) -> KSInfo:
     if not hmac.compare_digest(digest, hashlib.sha1(rand + body).digest()):
         raise KSInvalid("signature")
     try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
-        fields = dict(pairs)
-        expiry = int(fields.pop("_e"))
-        ks_type = int(fields.pop("_t"))
-    except (KeyError, ValueError, UnicodeDecodeError) as exc:
+        fields = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        expiry, ks_type = fields.pop("_e"), fields.pop("_t")
+    except (KeyError, ValueError) as exc:
         raise KSInvalid("fields") from exc
+    expiry, ks_type = _ks_int(expiry), _ks_int(ks_type, 0, 2**31 - 1)
     user_id = fields.pop("_u", "")
     _check_expiry(expiry, now)
     return KSInfo(2, partner_id, user_id, ks_type, expiry, fields)
@@ -225,20 +237,15 @@ def _parse_v1(raw: bytes, secrets_by_partner, now) -> KSInfo:
     except UnicodeDecodeError as exc:
         raise KSInvalid("not text") from exc
     sig, sep, info = text.partition("|")
-    if not sep or len(sig) != 40:
+    if not sep or not _SHA1_HEX.fullmatch(sig):
         raise KSInvalid("not a KS")
     parts = info.split(";")
     if len(parts) < 6:
         raise KSInvalid("fields")
-    try:
-        partner_id = int(parts[0])
-        expiry = int(parts[2])
-        ks_type = int(parts[3])
-    except ValueError as exc:
-        raise KSInvalid("fields") from exc
+    partner_id, expiry, ks_type = _ks_int(parts[0]), _ks_int(parts[2]), _ks_int(parts[3], 0, 2**31 - 1)
     secret = _secret_for(partner_id, secrets_by_partner)
     good = hashlib.sha1((secret + info).encode("utf-8")).hexdigest()
-    if not hmac.compare_digest(good, sig):
+    if not hmac.compare_digest(good, sig.lower()):
         raise KSInvalid("signature")
     _check_expiry(expiry, now)
     user_id = parts[5]

@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from ..core.catalog import stats_type_name
+from .values import finite
 
 WIDGET_LOADED, MEDIA_LOADED, PLAY = 1, 2, 3
 QUARTILES = {4: 0.25, 5: 0.50, 6: 0.75, 7: 1.0}
@@ -60,15 +61,6 @@ class Finding:
         return f"[{self.rule}] session={self.session_id} seq={self.seq} {self.message}"
 
 
-def _num(value):
-    try:
-        if value is None or value == "" or isinstance(value, bool):
-            return None
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _fields(ev) -> dict:
     f = ev.get("fields")
     return f if isinstance(f, dict) else {}
@@ -78,9 +70,9 @@ def _position(ev):
     """Playhead position an event reports: a SEEK's target (newPoint, else
     currentPoint); any other event's currentPoint."""
     f = _fields(ev)
-    if ev.get("event_type") == SEEK and _num(f.get("newPoint")) is not None:
-        return _num(f.get("newPoint"))
-    return _num(f.get("currentPoint"))
+    if ev.get("event_type") == SEEK and finite(f.get("newPoint")) is not None:
+        return finite(f.get("newPoint"))
+    return finite(f.get("currentPoint"))
 
 
 def _name(t) -> str:
@@ -110,7 +102,7 @@ def lint(events) -> list[Finding]:
     for sid, evs in sessions.items():
         latest_ts, latest_ev = None, None
         for ev in evs:
-            ts = _num(ev.get("event_timestamp"))
+            ts = finite(ev.get("event_timestamp"))
             if ts is None:
                 continue
             if latest_ts is not None and ts < latest_ts:
@@ -152,7 +144,7 @@ def _group_key(evs):
 
 def _duration(evs, upto):
     for ev in [upto] + list(reversed(evs)):
-        d = _num(_fields(ev).get("duration"))
+        d = finite(_fields(ev).get("duration"))
         if d and d > 0:
             return d
     return None

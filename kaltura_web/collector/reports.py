@@ -19,10 +19,11 @@ Building blocks:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from ..core.catalog import BUTTON_CLICKED, PAGE_LOAD
-from .linter import _num
+from .values import finite
 
 # stats.collect types used here (catalog.STATS_EVENT_TYPES)
 MEDIA_LOADED, PLAY, REPLAY = 2, 3, 16
@@ -44,12 +45,12 @@ UNKNOWN_USER = "Unknown"
 
 
 def event_time(ev) -> float:
-    """When an event happened: its eventTimestamp (Unix seconds) when it has
-    one, else the time the collector received it."""
-    ts = ev.get("event_timestamp")
+    """When an event happened: its eventTimestamp (Unix seconds) when it has a
+    finite one, else the time the collector received it (0 if neither is)."""
+    ts = finite(ev.get("event_timestamp"))
     if ts is None:
-        return float(ev.get("received_at") or 0.0)
-    return float(ts)
+        ts = finite(ev.get("received_at"))
+    return 0.0 if ts is None else ts
 
 
 def event_app(ev):
@@ -209,10 +210,10 @@ def playback_sessions(events) -> list[PlaybackSession]:
         elif kind in QUARTILE_TYPES:
             s.quartiles.add(QUARTILE_TYPES[kind])
         fields = ev.get("fields") or {}
-        duration = _num(fields.get("duration"))
+        duration = finite(fields.get("duration"))
         if duration and duration > 0:
             s.duration = duration
-        point = _num(fields.get("currentPoint"))
+        point = finite(fields.get("currentPoint"))
         if point is not None and point > s.furthest:
             s.furthest = point
     return list(sessions.values())
@@ -327,6 +328,7 @@ def _definition(report_type):
 
 def _entry_dimensions(entry_id, sessions) -> dict:
     durations = [s.duration for s in sessions if s.duration]
+    msecs = max(durations) * 1000 if durations else None
     return {
         "object_id": entry_id,
         "entry_name": entry_id,       # no entry catalog here: the id stands for the name
@@ -334,7 +336,7 @@ def _entry_dimensions(entry_id, sessions) -> dict:
         "created_at": "",
         "status": "",
         "media_type": "",
-        "duration_msecs": int(round(max(durations) * 1000)) if durations else "",
+        "duration_msecs": int(round(msecs)) if msecs is not None and math.isfinite(msecs) else "",
         "entry_source": "",
     }
 
@@ -403,6 +405,8 @@ def format_value(value) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
+        if not math.isfinite(value):  # a sum of huge stored values: no figure
+            return ""
         rounded = round(value, 4)
         if rounded == int(rounded):
             return str(int(rounded))

@@ -4,11 +4,13 @@ in a background thread (``CollectorServer``, used by the pytest plugin)."""
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 from urllib.parse import unquote
 
 from .ks import mask_ks
+from .security import check_exposure
 
 _KS_IN_TEXT = re.compile(r"((?:^|[?&\s\"])ks=)([^&\s\"]+)")
 
@@ -18,16 +20,18 @@ def mask_ks_in_text(text: str) -> str:
     return _KS_IN_TEXT.sub(lambda m: m.group(1) + mask_ks(unquote(m.group(2))), text)
 
 
-def _handler_class(quiet: bool):
+def _handler_class(quiet: bool, read_timeout: float):
     from werkzeug.serving import WSGIRequestHandler
 
     class MaskingRequestHandler(WSGIRequestHandler):
         """Werkzeug's handler, with any KS in the request line masked in the log.
 
-        HTTP/1.1 keeps connections alive between beacons: a browser draining a
-        backlog reuses one connection instead of opening one per request."""
+        ``timeout`` is the socket timeout of each connection: a client that
+        sends nothing for that long (a stalled upload, a half-sent request
+        line) loses its connection, so it cannot hold a thread for ever."""
 
         protocol_version = "HTTP/1.1"
+        timeout = read_timeout
 
         def log(self, type, message, *args):  # noqa: A002 - Werkzeug's signature
             if quiet and type == "info":
@@ -41,26 +45,45 @@ def _handler_class(quiet: bool):
     return MaskingRequestHandler
 
 
+DEFAULT_READ_TIMEOUT = 10.0  # seconds a connection may stay silent
+
+
 class CollectorServer:
     """The collector in a background thread.
 
     ``CollectorServer(db=":memory:", partner_id=100, admin_secret=DEFAULT_ADMIN_SECRET,
-    host="127.0.0.1", port=0, web_root="auto", dev_ks=True, faults=None, quiet=True)``;
+    host="127.0.0.1", port=0, web_root="auto", dev_ks=True, faults=None, quiet=True,
+    body_limit=1 MiB, read_timeout=10.0, dev_routes=True, allow_remote_dev=False)``;
     ``start()`` returns self once the port is bound (port 0: a free port is chosen),
     ``stop()`` shuts it down and closes the store.  Also a context manager.
+
+    Raises TypeError for a ``read_timeout``/``body_limit`` that is not a
+    number, ValueError for a non-positive or non-finite one, and ValueError
+    for a non-loopback ``host`` while the development routes are on without
+    ``allow_remote_dev`` (``security.check_exposure``).
     """
 
     def __init__(self, db=":memory:", partner_id=None, admin_secret=None, host="127.0.0.1",
-                 port=0, web_root="auto", dev_ks=True, faults=None, quiet=True):
-        from .app import DEFAULT_ADMIN_SECRET, DEFAULT_PARTNER_ID, CollectorConfig
+                 port=0, web_root="auto", dev_ks=True, faults=None, quiet=True,
+                 body_limit=None, read_timeout=DEFAULT_READ_TIMEOUT, dev_routes=True,
+                 allow_remote_dev=False):
+        from .app import DEFAULT_ADMIN_SECRET, DEFAULT_BODY_LIMIT, DEFAULT_PARTNER_ID, CollectorConfig
 
+        if isinstance(read_timeout, bool) or not isinstance(read_timeout, (int, float)):
+            raise TypeError(f"read_timeout must be a number of seconds, got {read_timeout!r}")
+        if not math.isfinite(read_timeout) or read_timeout <= 0:
+            raise ValueError(f"read_timeout must be a positive number of seconds, got {read_timeout!r}")
+        check_exposure(host, dev_routes, allow_remote_dev)
         self.config = CollectorConfig(
             db=str(db), partner_id=int(partner_id if partner_id is not None else DEFAULT_PARTNER_ID),
             admin_secret=admin_secret or DEFAULT_ADMIN_SECRET, web_root=web_root,
-            dev_ks=dev_ks, faults=list(faults or []))
+            dev_ks=dev_ks, faults=list(faults or []),
+            body_limit=DEFAULT_BODY_LIMIT if body_limit is None else body_limit,
+            dev_routes=bool(dev_routes), allow_remote_dev=bool(allow_remote_dev))
         self.host = host
         self.requested_port = int(port)
         self.quiet = quiet
+        self.read_timeout = float(read_timeout)
         self.app = None
         self._server = None
         self._thread = None
@@ -75,7 +98,7 @@ class CollectorServer:
             return self
         self.app = create_app(self.config)
         self._server = make_server(self.host, self.requested_port, self.app, threaded=True,
-                                   request_handler=_handler_class(self.quiet))
+                                   request_handler=_handler_class(self.quiet, self.read_timeout))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.1},
@@ -135,13 +158,16 @@ class CollectorServer:
 
 
 def run(host="127.0.0.1", port=8765, db="kaltura-web.db", partner_id=100, admin_secret=None,
-        web_root=None, dev_ks=True, faults=None, quiet=False, banner=print) -> int:
+        web_root=None, dev_ks=True, faults=None, quiet=False, banner=print, body_limit=None,
+        read_timeout=DEFAULT_READ_TIMEOUT, dev_routes=True, allow_remote_dev=False) -> int:
     """Serve in the foreground until Ctrl-C.  ``web_root=None`` means the default
-    (the repo's web/ directory when it exists)."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    (the repo's web/ directory when it exists).  Raises ValueError for the
+    settings ``CollectorServer`` refuses (before anything is bound)."""
     server = CollectorServer(db=db, partner_id=partner_id, admin_secret=admin_secret, host=host,
                              port=port, web_root=web_root or "auto", dev_ks=dev_ks, faults=faults,
-                             quiet=quiet)
+                             quiet=quiet, body_limit=body_limit, read_timeout=read_timeout,
+                             dev_routes=dev_routes, allow_remote_dev=allow_remote_dev)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     server.start()
     if banner:
         cfg = server.config
@@ -153,7 +179,11 @@ def run(host="127.0.0.1", port=8765, db="kaltura-web.db", partner_id=100, admin_
         banner(f"  admin secret  : {cfg.admin_secret}   (local only; never sent to browsers)")
         banner(f"  database      : {cfg.db}")
         banner(f"  web root      : {state.web_root or '(none)'} -> {server.base_url}/web/")
-        banner(f"  dev KS route  : {server.base_url + '/dev/ks' if cfg.dev_ks else 'disabled'}")
+        dev = cfg.dev_routes
+        banner(f"  dev routes    : {server.base_url + '/dev/*, dashboard at /' if dev else 'off'}"
+               + ("   (open to other machines: --allow-remote-dev)" if dev and cfg.allow_remote_dev else ""))
+        banner(f"  dev KS route  : {server.base_url + '/dev/ks' if dev and cfg.dev_ks else 'off'}")
+        banner(f"  limits        : body {cfg.body_limit} bytes, read timeout {server.read_timeout:g} s")
         if cfg.faults:
             banner(f"  faults        : {state.faults.rules()}")
     try:

@@ -63,17 +63,26 @@ class Store:
             self._conn.executescript(SCHEMA)
 
     @contextlib.contextmanager
-    def transaction(self):
-        """Group several inserts into one commit (a multirequest batch): the
-        batch is on disk, with one sync, before it is acknowledged."""
+    def _unit(self, begin, undo, done):
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute(begin)
             try:
                 yield self
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                for statement in undo:
+                    self._conn.execute(statement)
                 raise
-            self._conn.execute("COMMIT")
+            self._conn.execute(done)
+
+    def transaction(self):
+        """Group several inserts into one commit (a multirequest batch): the
+        batch is on disk, with one sync, before it is acknowledged."""
+        return self._unit("BEGIN IMMEDIATE", ("ROLLBACK",), "COMMIT")
+
+    def savepoint(self):
+        """One unit inside a transaction (a multirequest call): an exception
+        undoes the unit's writes only, and is raised on."""
+        return self._unit("SAVEPOINT unit", ("ROLLBACK TO unit", "RELEASE unit"), "RELEASE unit")
 
     def close(self) -> None:
         with self._lock:
@@ -155,7 +164,11 @@ class Store:
     @staticmethod
     def _row(row) -> dict:
         out = {k: row[k] for k in COLUMNS}
-        out["fields"] = json.loads(out["fields"])
+        try:
+            fields = json.loads(out["fields"])
+        except (TypeError, ValueError, RecursionError):  # written by something else than insert()
+            fields = None
+        out["fields"] = fields if isinstance(fields, dict) else {}
         return out
 
     def sessions(self) -> list[str]:

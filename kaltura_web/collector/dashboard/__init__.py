@@ -20,8 +20,9 @@ requests are served by their own threads meanwhile.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from ..values import dump_json, parse_float, parse_int
 
 HERE = Path(__file__).resolve().parent
 ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
@@ -31,9 +32,10 @@ MAX_BACKLOG = 5000
 
 
 def _int_arg(value, default=None):
+    """A strict integer query value (ASCII digits, 64-bit), else ``default``."""
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        return parse_int(value)
+    except ValueError:
         return default
 
 
@@ -44,7 +46,7 @@ def sse_message(data, event=None, event_id=None) -> str:
         lines.append(f"event: {event}")
     if event_id is not None:
         lines.append(f"id: {event_id}")
-    lines.append("data: " + json.dumps(data, separators=(",", ":"), default=str))
+    lines.append("data: " + dump_json(data, separators=(",", ":")))
     return "\n".join(lines) + "\n\n"
 
 
@@ -109,7 +111,7 @@ def register(app, state) -> None:
         def number(name):
             value = a.get(name)
             try:
-                return float(value) if value not in (None, "") else None
+                return parse_float(value) if value not in (None, "") else None
             except ValueError:
                 abort(400)
 

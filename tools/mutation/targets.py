@@ -21,18 +21,24 @@ UNIT = {
     "encoding": "tests/test_encoding.py",
     "tracker": "tests/test_tracker.py",
     "validation": "tests/test_validation.py",
+    "catalog": "tests/test_catalog.py",
+    "compat": "tests/test_compat.py",
+    "diagnostics": "tests/test_diagnostics.py",
+    "session": "tests/test_session.py",
+    "sender": "tests/test_sender.py",
     "storage": "tests/test_storage_budget.py",
     "properties": "tests/test_core_properties.py",
 }
 # module name -> test files, the most direct first (pytest stops at the first failure)
 TESTS_FOR = {
-    "catalog": [UNIT["tracker"], UNIT["encoding"], VECTORS],
+    "catalog": [UNIT["catalog"], UNIT["tracker"], UNIT["encoding"], VECTORS],
     "encoding": [UNIT["encoding"], VECTORS, UNIT["delivery"], UNIT["storage"], UNIT["properties"]],
-    "session": [VECTORS, UNIT["tracker"], UNIT["properties"]],
+    "session": [UNIT["session"], VECTORS, UNIT["tracker"], UNIT["properties"]],
     "protocol": [VECTORS, UNIT["encoding"]],
-    "delivery": [UNIT["delivery"], UNIT["storage"], UNIT["tracker"], UNIT["properties"]],
+    "delivery": [UNIT["delivery"], UNIT["sender"], UNIT["storage"], UNIT["tracker"], UNIT["properties"]],
     "tracker": [UNIT["tracker"], VECTORS, UNIT["delivery"], UNIT["encoding"], UNIT["properties"]],
-    "_compat": [UNIT["encoding"], UNIT["tracker"], VECTORS, UNIT["properties"]],
+    "_compat": [UNIT["compat"], UNIT["encoding"], UNIT["tracker"], VECTORS, UNIT["properties"]],
+    "diagnostics": [UNIT["diagnostics"], UNIT["delivery"], UNIT["tracker"], VECTORS],
     "validation": [UNIT["validation"], UNIT["tracker"], UNIT["encoding"], VECTORS, UNIT["properties"]],
 }
 # A module not listed above gets all of them.

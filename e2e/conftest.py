@@ -1,14 +1,15 @@
 """E2E helpers: one Chromium per session (pytest-playwright's ``browser``), a
 fresh context per page, a guard that fails on any request leaving localhost,
-the SDK's window events collected for assertions, and every event the collector
-is asked to store recorded (so a re-sent beacon is seen, not hidden by de-duplication)."""
+and the SDK's window events collected for assertions. The collector stores every
+arrival (a re-sent beacon too, as Kaltura would): ``assert_stored_once`` reads the
+repeats from the plugin's ``kaltura_collector.duplicates()``."""
 
 import time
 from pathlib import Path
 
 import pytest
 
-from e2e_helpers import Arrivals, queued, wait_in_page, wait_queued, wait_video
+from e2e_helpers import queued, wait_in_page, wait_queued, wait_video
 
 ROOT = Path(__file__).resolve().parent.parent
 WHEEL = ROOT / "web/dist/kaltura_web-0.1.0-py3-none-any.whl"
@@ -32,17 +33,6 @@ def _runtimes_present():
     if missing:
         pytest.fail("browser runtime files missing (run `make setup`): " + ", ".join(missing),
                     pytrace=False)
-
-
-@pytest.fixture
-def kaltura_collector(kaltura_collector):
-    """The plugin's collector plus ``arrivals``: what the collector was asked to store in this test."""
-    arrivals = Arrivals(kaltura_collector.server.store)
-    kaltura_collector.arrivals = arrivals
-    try:
-        yield kaltura_collector
-    finally:
-        arrivals.stop()
 
 
 class KWPage:

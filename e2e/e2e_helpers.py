@@ -141,41 +141,11 @@ class Requests:
                 if (page is None or p is page) and (state is None or s == state) for i in ids]
 
 
-class Arrivals:
-    """Every event the collector's store is asked to insert during a test, with the store's
-    answer: ``duplicate`` is True when the beacon id was already stored (the collector keeps
-    one, so without this record a re-send would be invisible). A spy on the store's
-    ``insert`` for the test's duration; ``stop()`` removes it."""
-
-    def __init__(self, store):
-        self.store = store
-        self.inserts = []  # (service, beacon_id, duplicate), in arrival order
-        self._insert = store.insert
-        store.insert = self._record
-
-    def _record(self, **fields):
-        seq, duplicate = self._insert(**fields)
-        self.inserts.append((fields.get("service"), fields.get("beacon_id"), duplicate))
-        return seq, duplicate
-
-    def repeated(self):
-        """Beacon ids that reached the collector again after they were stored."""
-        return [beacon_id for _service, beacon_id, duplicate in self.inserts if duplicate]
-
-    def stop(self):
-        del self.store.insert
-
-
 def assert_stored_once(kc, may_repeat=()):
-    """Every stored event has a beacon id, none is stored twice, and no beacon reached the
-    collector again after it was stored (the collector's de-duplication by beacon id had
-    nothing to hide), except those in ``may_repeat`` (a re-send the test provokes)."""
-    ids = [e["beacon_id"] for e in kc.events()]
-    assert all(ids), "an event was stored without a beacon id"
-    assert len(ids) == len(set(ids)), "a beacon was stored twice"
-    allowed = set(may_repeat)
-    again = [b for b in kc.arrivals.repeated() if b not in allowed]
-    assert not again, f"beacons sent again after the collector had stored them: {again}"
+    """Every stored event has a beacon id and none reached the collector more than once,
+    except those in ``may_repeat`` (a re-send the test provokes): the plugin's
+    ``assert_stored_once``, which reads the repeats the collector stored."""
+    kc.assert_stored_once(may_repeat)
 
 
 def assert_clicks_survived_reload(kc, old_session):

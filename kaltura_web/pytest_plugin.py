@@ -14,6 +14,15 @@ nothing more), ``assert_session_starts_with`` checks a prefix,
 ``assert_session_contains`` an in-order subsequence, and ``wait_for_session``
 polls until a prefix and/or subsequence is stored.
 
+The collector stores every arrival, as Kaltura does (it de-duplicates nothing):
+a beacon that arrives again is stored again, marked ``duplicate_of`` its first
+arrival.  The handle's event views (``events``, the waits, the session
+assertions, ``verify``) show each beacon once, at its first arrival, so they
+state what the SDK reported; ``duplicates()`` lists the beacons that arrived
+more than once and ``assert_stored_once`` fails on them, and
+``events(duplicates=True)`` / ``verify(duplicates=True)`` show every arrival
+as Kaltura would count it.
+
 Flask is imported only when a fixture is used, so the plugin loads without the
 ``collector`` extras installed.
 """
@@ -178,12 +187,34 @@ class CollectorHandle:
     def reset(self):
         self.server.state.reset()
 
-    def events(self, session_id=None, event_type=None, service=None, entry_id=None, **more) -> list:
-        """Stored events in arrival order; ``event_type`` is a catalog name or a number."""
+    def events(self, session_id=None, event_type=None, service=None, entry_id=None,
+               duplicates=False, **more) -> list:
+        """Stored events in arrival order, each beacon once (its first arrival) unless
+        ``duplicates=True``; ``event_type`` is a catalog name or a number."""
         if event_type is not None:
             event_type = event_number(event_type, "event_type")
         return self.server.store.events(session_id=session_id, event_type=event_type,
-                                        service=service, entry_id=entry_id, **more)
+                                        service=service, entry_id=entry_id,
+                                        duplicates=bool(duplicates), **more)
+
+    def duplicates(self) -> list:
+        """Beacon ids stored more than once (each arrival after the first is a row of
+        its own, as on Kaltura), in order of their first arrival."""
+        return self.server.store.duplicates()
+
+    def assert_stored_once(self, may_repeat=()) -> None:
+        """Every stored event has a beacon id and none arrived more than once, except
+        the beacon ids in ``may_repeat`` (a re-send the test provokes on purpose)."""
+        if isinstance(may_repeat, (str, bytes)):
+            raise TypeError(f"may_repeat must be a list of beacon ids, not {may_repeat!r}")
+        missing = [e["seq"] for e in self.events(duplicates=True) if not e["beacon_id"]]
+        if missing:
+            raise AssertionError(f"events stored without a beacon id (seq {missing})")
+        allowed = set(may_repeat)
+        again = [b for b in self.duplicates() if b not in allowed]
+        if again:
+            raise AssertionError(f"beacons stored more than once (Kaltura would count each "
+                                 f"arrival): {again}")
 
     def sessions(self) -> list:
         return self.server.store.sessions()
@@ -254,10 +285,13 @@ class CollectorHandle:
                           lambda evs: condition.holds([e["event_type"] for e in evs]),
                           timeout, lambda evs: self._mismatch(sid, condition, evs))
 
-    def verify(self) -> list:
+    def verify(self, duplicates=False) -> list:
+        """The linter's findings over the events, each beacon once; ``duplicates=True``
+        lints every arrival (repeats then count as events and are flagged
+        ``duplicate-beacon``)."""
         from .collector.linter import lint
 
-        return lint(self.server.store.events())
+        return lint(self.events(duplicates=duplicates))
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,10 @@
 """The local Kaltura-compatible collector (``kaltura-web serve``).
 
-Lightweight re-exports only: ``ks``, ``faults``, ``store``, ``linter``,
-``reports``, ``values`` (the strict number grammar, JSON without NaN) and
-``security`` (who may call what) are pure stdlib(+cryptography) modules; Flask
-is imported by ``app``/``server``/``params``/``answers`` when a server is built.
+Lightweight re-exports only.  docs/collector.md has the module map; in short,
+the pure stdlib(+cryptography) modules (``ks``, ``faults``, ``store``,
+``linter``, ``filters``, ``playback``, ``reports``, ``summary``, ``values``,
+``security``) never import Flask, which is imported by ``app``, ``routes``,
+``server`` and the answer renderers when a server is built.
 """
 
 from .ks import KSError, KSInfo, make_ks_v2, mask_ks, parse_ks

@@ -1,20 +1,26 @@
 """What the collector answers: Kaltura's errors and result documents.
 
-Every failure of a request is an ``ApiError`` (Kaltura's KalturaAPIException:
-``code``, ``message``, ``args``) raised where it is found and rendered in one
-place: HTTP 200 in the requested format for API v3 (JSON, XML or JSONP, and
-per slot in a multirequest), or JSON with the error's ``status`` for the
-analytics endpoint.  Codes and messages follow Kaltura's KalturaErrors.
+Every failure of a request, on any route, is an ``ApiError`` (Kaltura's
+KalturaAPIException: ``code``, ``message``, ``args``) raised where it is found,
+and every answer is rendered by ``kaltura_response``:
+
+* an API v3 call answers HTTP 200 in the requested format (JSON, XML or
+  JSONP), its error in place of its result (per slot in a multirequest);
+* everything else that fails (the analytics endpoint's 400/401, a refused
+  development route, an unknown path, a body over the limit, an injected
+  fault, an unexpected bug) answers ``http_error(err)``: the exception as JSON
+  with the error's HTTP ``status``.
+
+Codes and messages follow Kaltura's KalturaErrors where Kaltura has one.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from xml.sax.saxutils import escape
 
-from .values import dump_json, xml_clean
+from .values import dump_json, scalar_text, xml_clean
 
 FORMAT_JSON, FORMAT_XML, FORMAT_JSONP = "1", "2", "9"
 
@@ -32,10 +38,6 @@ class ApiError(Exception):
         self.message = message
         self.status = status
         self.args_dict = {k: "" if v is None else str(v) for k, v in (args or {}).items()}
-
-    def with_status(self, status) -> "ApiError":
-        self.status = status
-        return self
 
     def as_json(self) -> dict:
         return {"code": self.code, "message": self.message,
@@ -100,6 +102,36 @@ def internal_error():
     return ApiError("INTERNAL_SERVERL_ERROR", "Internal server error occurred", status=500)
 
 
+def not_found(message="not found"):
+    return ApiError("NOT_FOUND", message, status=404)
+
+
+def forbidden(reason):
+    """A development route refused to this caller (see ``security.dev_refusal``)."""
+    return ApiError("FORBIDDEN", reason, status=403)
+
+
+def too_large(limit):
+    return ApiError("REQUEST_ENTITY_TOO_LARGE", f"The request body is larger than {limit} bytes",
+                    {"MAX_BYTES": limit}, status=413)
+
+
+def bad_fault_spec(reason):
+    return ApiError("INVALID_FAULT_SPEC", reason, status=400)
+
+
+def injected_fault(status):
+    """The answer of a ``status`` fault rule (the event is not stored)."""
+    return ApiError("INJECTED_FAULT", f"injected HTTP {status}", status=status)
+
+
+def from_http_exception(err):
+    """An ApiError for one of werkzeug's HTTP errors (405, 400 for a client
+    gone mid-body, ...), named after it: METHOD_NOT_ALLOWED, BAD_REQUEST."""
+    code = "_".join((err.name or "error").upper().split())
+    return ApiError(code, err.description or err.name or "error", status=err.code or 500)
+
+
 # ---------------------------------------------------------------- rendering
 
 
@@ -117,10 +149,6 @@ def _xml_error(err: ApiError) -> str:
 
 def xml_value(value) -> str:
     """Kaltura's XML serialisation of a result (an ApiError becomes ``<error>``)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
     if isinstance(value, ApiError):
         return _xml_error(value)
     if isinstance(value, dict):
@@ -128,9 +156,7 @@ def xml_value(value) -> str:
                        if isinstance(k, str) and _XML_TAG.fullmatch(k))
     if isinstance(value, (list, tuple)):
         return "".join(f"<item>{xml_value(v)}</item>" for v in value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return ""
-    return _xml_text(value)
+    return _xml_text(scalar_text(value))
 
 
 def json_value(value):
@@ -142,26 +168,25 @@ def json_value(value):
     return value
 
 
-def kaltura_response(result, fmt, started, callback=None, status=200):
-    """An API v3 answer: ``result`` (a value, an ApiError, or a list of them
-    for a multirequest) in format 1 (JSON), 9 (JSONP) or XML; HTTP 200
-    unless ``status`` says otherwise (404 for an unknown service)."""
-    from flask import Response
+def kaltura_response(result, fmt, started=None, callback=None, status=200):
+    """An answer: ``result`` (a value, an ApiError, or a list of them for a
+    multirequest) in format 1 (JSON), 9 (JSONP) or XML; HTTP 200 unless
+    ``status`` says otherwise.  ``started`` (perf_counter) gives the XML
+    executionTime."""
+    from werkzeug.wrappers import Response
 
     if fmt in (FORMAT_JSON, FORMAT_JSONP):
         body = dump_json(json_value(result))
         if fmt == FORMAT_JSONP and isinstance(callback, str) and _JSONP_CALLBACK.fullmatch(callback):
             return Response(f"{callback}({body});", status, mimetype="text/javascript")
         return Response(body, status, mimetype="application/json")
-    elapsed = max(time.perf_counter() - started, 0.0)
+    elapsed = max(time.perf_counter() - started, 0.0) if started is not None else 0.0
     body = ('<?xml version="1.0" encoding="utf-8"?><xml><result>' + xml_value(result)
             + f"</result><executionTime>{elapsed:.6f}</executionTime></xml>")
     return Response(body, status, content_type="text/xml; charset=utf-8")
 
 
-def json_error(err: ApiError, status=None):
-    """An error as a JSON KalturaAPIException with an HTTP status (the
-    analytics endpoint, body limit, unknown paths)."""
-    from flask import Response
-
-    return Response(dump_json(err.as_json()), status or err.status, mimetype="application/json")
+def http_error(err: ApiError):
+    """An error that is the whole answer, outside API v3's HTTP 200: a JSON
+    KalturaAPIException with the error's HTTP ``status``."""
+    return kaltura_response(err, FORMAT_JSON, status=err.status)

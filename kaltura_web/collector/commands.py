@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 import time
 
-from .app import DEFAULT_ADMIN_SECRET, DEFAULT_DB, DEFAULT_PARTNER_ID
+from .config import DEFAULT_ADMIN_SECRET, DEFAULT_DB, DEFAULT_PARTNER_ID
+from .store import StoreError
 
 
 def faults_from_args(args) -> list:
@@ -38,8 +39,8 @@ def cmd_serve(args) -> int:
                    dev_ks=not args.no_dev_ks, faults=faults_from_args(args), quiet=args.quiet,
                    body_limit=args.body_limit, read_timeout=args.read_timeout,
                    dev_routes=not args.no_dev_routes, allow_remote_dev=args.allow_remote_dev)
-    except ValueError as err:  # refused settings (exposure, limits): one line, no traceback
-        print(f"error: {err}", file=sys.stderr)
+    except (ValueError, StoreError) as err:  # refused settings, a database it cannot open
+        print(f"error: {err}", file=sys.stderr)  # one line, no traceback
         return 2
 
 
@@ -60,7 +61,8 @@ def cmd_ks(args) -> int:
 
 
 def _stored_events(db):
-    """Every stored event of a collector database, or None (and a message) when it is missing."""
+    """Every stored arrival of a collector database, or None (and a message) when
+    it is missing or cannot be read."""
     from pathlib import Path
 
     from .store import Store
@@ -68,7 +70,11 @@ def _stored_events(db):
     if not Path(db).exists():
         print(f"no such database: {db}", file=sys.stderr)
         return None
-    store = Store(db)
+    try:
+        store = Store(db)
+    except StoreError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return None
     try:
         return store.events()
     finally:
@@ -162,6 +168,9 @@ def format_summary(data) -> str:
     out.append(f"{tot['events']} events, {tot['plays']} plays in {tot['sessions']} playback sessions, "
                f"{tot['loads']} media loads, {tot['uniqueUsers']} users, "
                f"{tot['pageLoads']} page loads, {tot['buttonClicks']} button clicks")
+    if tot["duplicates"]:
+        out.append(f"{tot['duplicates']} arrivals repeated a beacon already stored (counted, as Kaltura "
+                   f"would): {', '.join(map(str, data['duplicateBeacons']))}")
     headers = ["", "plays", "sessions", "25%", "50%", "75%", "100%", "avg completion", "buffer events"]
 
     def playback_rows(rows):
@@ -186,7 +195,8 @@ def format_summary(data) -> str:
 
 
 def cmd_report(args) -> int:
-    from .reports import EventFilter, summary
+    from .filters import EventFilter
+    from .summary import summary
     from .values import dump_json
 
     events = _stored_events(args.db)

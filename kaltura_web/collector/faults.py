@@ -2,7 +2,7 @@
 
 ``FaultPlan`` is a pure, thread-safe decision object: the app asks it once per
 collection request (stats.collect, analytics.trackEvent) and it answers with a
-``Decision``.  Nothing here touches sockets; the wiring lives in app.py.
+``Decision``.  Nothing here touches sockets; the wiring lives in wsgi_faults.py.
 
 Rules are kept in the order they were added.  For each request:
 

@@ -21,18 +21,27 @@ split-playback        a session whose first quartile comes before any PLAY or
 buffer-end-without-start  BUFFER_END with no unmatched BUFFER_START before it.
 timestamp-backwards   eventTimestamp lower than an earlier one in the session.
 ks-without-user       an event accepted under a KS whose userId is empty.
+duplicate-beacon      a repeated arrival of a beacon already stored (the store's
+                      ``duplicate_of``): Kaltura stores and counts it again.
+
+Every stored arrival is judged as an event (a repeated beacon too, as Kaltura
+counts it), so a repeat may also break a playback rule.  Event types come from
+``kaltura_web.core.catalog``.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ..core.catalog import stats_type_name
+from ..core.catalog import STATS_TYPE_BY_NAME, stats_type_name
 from .values import finite
 
-WIDGET_LOADED, MEDIA_LOADED, PLAY = 1, 2, 3
-QUARTILES = {4: 0.25, 5: 0.50, 6: 0.75, 7: 1.0}
-BUFFER_START, BUFFER_END, REPLAY, SEEK = 12, 13, 16, 17
+WIDGET_LOADED, MEDIA_LOADED, PLAY, REPLAY, SEEK, BUFFER_START, BUFFER_END = (
+    STATS_TYPE_BY_NAME[name] for name in ("WIDGET_LOADED", "MEDIA_LOADED", "PLAY", "REPLAY", "SEEK",
+                                          "BUFFER_START", "BUFFER_END"))
+# quartile type -> fraction of the duration it stands for
+QUARTILES = {STATS_TYPE_BY_NAME[f"PLAY_REACHED_{p}"]: p / 100.0 for p in (25, 50, 75, 100)}
+LOWER_QUARTILE = dict(zip(sorted(QUARTILES)[1:], sorted(QUARTILES)))  # 50% -> 25%, ...
 
 RULES = (
     "play-without-load",
@@ -43,6 +52,7 @@ RULES = (
     "buffer-end-without-start",
     "timestamp-backwards",
     "ks-without-user",
+    "duplicate-beacon",
 )
 
 
@@ -95,6 +105,9 @@ def lint(events) -> list[Finding]:
     for ev in events:
         if ev.get("ks_masked") and not ev.get("user_id"):
             add("ks-without-user", ev, f"{_label(ev)} was sent under a KS with no userId (anonymous)")
+        if ev.get("duplicate_of") is not None:
+            add("duplicate-beacon", ev, f"{_label(ev)} repeats beacon {ev.get('beacon_id')!r} first "
+                f"stored as seq={ev['duplicate_of']}: Kaltura stores and counts it again")
         sid = ev.get("session_id")
         if sid:
             sessions.setdefault(sid, []).append(ev)
@@ -187,10 +200,10 @@ def _lint_session(sid, evs, add):
                 seek_between = any(e.get("event_type") == SEEK for e in evs[evs.index(h) + 1:i])
                 if not seek_between:
                     add("quartile-order", ev, f"{_label(ev)} after {_label(h)} with no SEEK in between")
-            elif (t > 4 and (t - 1) not in quartiles_seen and last_seek_idx is None
+            elif (t in LOWER_QUARTILE and LOWER_QUARTILE[t] not in quartiles_seen and last_seek_idx is None
                   and (seen_play or seen_replay)):
                 add("quartile-order", ev,
-                    f"{_label(ev)} without {_name(t - 1)} before it and no SEEK in the session")
+                    f"{_label(ev)} without {_name(LOWER_QUARTILE[t])} before it and no SEEK in the session")
             if last_seek_idx is not None:
                 seek = evs[last_seek_idx]
                 duration = _duration(evs, ev)
@@ -204,7 +217,3 @@ def _lint_session(sid, evs, add):
                             f"{_label(ev)} reached by {_label(seek)} to {target:g} "
                             f"(quartile point {point:g} of duration {duration:g}) without natural playback")
             quartiles_seen[t] = ev
-
-
-def lint_store(store) -> list[Finding]:
-    return lint(store.events())

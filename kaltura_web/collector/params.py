@@ -8,7 +8,8 @@ is not usable JSON (malformed, not UTF-8, nested more than 32 levels) counts
 as no body, as with Kaltura's ``json_decode``; a body over the size limit
 raises werkzeug's 413.
 
-The readers (``read_int``, ``read_float``, ``read_bool``, ``read_enum``) apply
+The readers (``read_int``, ``read_float``, ``read_bool``, ``read_enum``, and the
+lenient ``int_or``) apply
 the grammar of ``values`` and raise the ``ApiError`` Kaltura gives
 (PROPERTY_VALIDATION_NUMERIC_VALUE / _MIN_VALUE / _MAX_VALUE / _WRONG_FORMAT,
 INVALID_ENUM_VALUE).  ``check_text`` answers INVALID_PARAMETER_CHAR for a
@@ -36,6 +37,11 @@ INHERITED = ("ks", "partnerId", "clientTag")  # top-level params every call gets
 
 def present(value) -> bool:
     return value is not None and str(value).strip() != ""
+
+
+def optional_text(value):
+    """``value`` as text when present, else None (ids stored as given)."""
+    return str(value) if present(value) else None
 
 
 def flatten_into(params: dict, nested: dict, source: dict) -> None:
@@ -95,6 +101,15 @@ def read_int(value, name, minimum=0, maximum=INT32_MAX) -> int:
 
 def read_float(value, name, minimum, maximum) -> float:
     return _number(parse_float, value, name, minimum, maximum)
+
+
+def int_or(value, default=None):
+    """A 64-bit integer in the strict grammar, or ``default`` when ``value`` is
+    absent or not one: for lenient options (a resume point, a backlog size)."""
+    try:
+        return parse_int(value, INT64_MIN, INT64_MAX)
+    except ValueError:
+        return default
 
 
 def read_bool(value, name) -> bool:

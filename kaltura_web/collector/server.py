@@ -54,8 +54,9 @@ class CollectorServer:
     ``CollectorServer(db=":memory:", partner_id=100, admin_secret=DEFAULT_ADMIN_SECRET,
     host="127.0.0.1", port=0, web_root="auto", dev_ks=True, faults=None, quiet=True,
     body_limit=1 MiB, read_timeout=10.0, dev_routes=True, allow_remote_dev=False)``;
-    ``start()`` returns self once the port is bound (port 0: a free port is chosen),
-    ``stop()`` shuts it down and closes the store.  Also a context manager.
+    ``start()`` returns self once the port is bound (port 0: a free port is chosen;
+    ``store.StoreError`` when the database file cannot be opened), ``stop()``
+    shuts it down and closes the store.  Also a context manager.
 
     Raises TypeError for a ``read_timeout``/``body_limit`` that is not a
     number, ValueError for a non-positive or non-finite one, and ValueError
@@ -67,7 +68,7 @@ class CollectorServer:
                  port=0, web_root="auto", dev_ks=True, faults=None, quiet=True,
                  body_limit=None, read_timeout=DEFAULT_READ_TIMEOUT, dev_routes=True,
                  allow_remote_dev=False):
-        from .app import DEFAULT_ADMIN_SECRET, DEFAULT_BODY_LIMIT, DEFAULT_PARTNER_ID, CollectorConfig
+        from .config import DEFAULT_ADMIN_SECRET, DEFAULT_BODY_LIMIT, DEFAULT_PARTNER_ID, CollectorConfig
 
         if isinstance(read_timeout, bool) or not isinstance(read_timeout, (int, float)):
             raise TypeError(f"read_timeout must be a number of seconds, got {read_timeout!r}")

@@ -28,6 +28,7 @@ INT32_MAX = 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 FLOAT_MAX = 1.7976931348623157e308
 MAX_JSON_DEPTH = 32
+MAX_TIMESTAMP = 2.0 ** 53  # eventTimestamp and report dates: Unix seconds (or ms, older players)
 _MAX_INT_DIGITS = 40  # longer digit strings are out of any range we accept
 
 _ASCII_SPACE = " \t\r\n"
@@ -121,6 +122,16 @@ def finite(value):
 
 
 # ---------------------------------------------------------------- text
+
+
+def scalar_text(value) -> str:
+    """A scalar as Kaltura writes it in XML and report cells: None and a
+    non-finite float as "", booleans as "1"/"0", anything else by ``str``."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
 
 
 def xml_valid(text: str) -> bool:

@@ -198,15 +198,20 @@ def test_cors_preflight_and_echo(kaltura_collector, collect_url):
     assert headers["Access-Control-Allow-Origin"] == origin
 
 
-def test_dedupe_by_beacon_id(kaltura_collector, collect_url, track_url):
-    """A re-sent beacon (same beacon id) is answered success and stored once."""
+def test_resent_beacon_is_stored_again_as_a_duplicate(kaltura_collector, collect_url, track_url):
+    """A re-sent beacon is answered success and stored again (Kaltura de-duplicates nothing),
+    each repeat marked as a duplicate of its service's first arrival."""
     kc = kaltura_collector
     for _ in range(3):
         assert http("POST", collect_url, stats_fields(kc, "d", 1, beaconId="B1"))[2] == b"null"
         assert http("POST", track_url, {"eventType": "10003", "partnerId": "100", "beaconId": "B1"})[0] == 200
-    assert len(kc.events(service="stats")) == 1 and len(kc.events(service="analytics")) == 1
     http("POST", collect_url, stats_fields(kc, "d", 2, beaconId="B2"))
-    assert len(kc.events(session_id="d")) == 2
+    for service, count in (("stats", 4), ("analytics", 3)):
+        arrivals = kc.events(service=service, duplicates=True)
+        first = arrivals[0]["seq"]
+        assert [e["duplicate_of"] for e in arrivals] == [None, first, first, None][:count], service
+    assert [e["beacon_id"] for e in kc.events(session_id="d")] == ["B1", "B2"]  # each beacon once
+    assert kc.duplicates() == ["B1"]
 
 
 def test_dev_ks_and_secret_never_leaks(kaltura_collector):
@@ -264,7 +269,8 @@ def test_bad_input_never_crashes(kaltura_collector, collect_url, track_url):
 
 
 def test_persistence_across_restart(tmp_path):
-    """Events stored before a restart are still there with the same --db."""
+    """Events stored before a restart are still there with the same --db, and a beacon
+    re-sent after the restart is stored again, marked as a repeat of the one before."""
     db = tmp_path / "persist.db"
     with CollectorServer(db=db) as srv:
         url = srv.service_url + "/service/stats/action/collect"
@@ -275,4 +281,5 @@ def test_persistence_across_restart(tmp_path):
         assert [e["beacon_id"] for e in srv.store.events()] == ["keep"]
         url = srv.service_url + "/service/stats/action/collect"
         assert http("POST", url, fields)[2] == b"null"
-        assert srv.store.count() == 1
+        first, again = srv.store.events()
+        assert (again["beacon_id"], again["duplicate_of"]) == ("keep", first["seq"])

@@ -57,10 +57,11 @@ def test_drop_is_a_connection_error(kaltura_collector, collect_url, when):
     kc.faults.drop_next(1, when=when)
     with pytest.raises((urllib.error.URLError, httpclient.HTTPException, ConnectionError)):
         send(kc, collect_url, beacon="D1")
-    # 'after' stored the event before dropping: the retry is de-duplicated
+    # 'after' stored the event before dropping: the retry is stored again, as a duplicate
     assert len(kc.events()) == (1 if when == "after" else 0)
     assert send(kc, collect_url, beacon="D1")[2] == b"null"
     assert len(kc.events()) == 1
+    assert kc.duplicates() == (["D1"] if when == "after" else [])
     assert kc.faults.applied[f"drop_{when}_body"] == 1
 
 

@@ -17,7 +17,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from kaltura_web.collector.app import DEFAULT_ADMIN_SECRET, create_app, read_stats_event
+from kaltura_web.collector.app import create_app
+from kaltura_web.collector.config import DEFAULT_ADMIN_SECRET
+from kaltura_web.collector.routes.api_v3 import read_stats_event
 from kaltura_web.collector.ks import make_ks_v1, make_ks_v2
 from kaltura_web.collector.values import INT32_MAX, xml_valid
 

@@ -26,8 +26,8 @@ def test_multirequest_runs_calls_in_order_with_one_result_each(kaltura_collector
     assert {e["user_id"] for e in events} == {"viewer@example.com"}
 
 
-def test_multirequest_resent_batch_is_stored_once(kaltura_collector):
-    """Re-sending a batch (its answer was lost) stores each beacon once."""
+def test_multirequest_resent_batch_is_stored_again(kaltura_collector):
+    """Re-sending a batch (its answer was lost) stores each beacon again, marked as a duplicate."""
     kc = kaltura_collector
     data = {"ks": kc.ks(), "format": 1}
     data.update(_call(1, 1, "dup-1"))
@@ -35,6 +35,10 @@ def test_multirequest_resent_batch_is_stored_once(kaltura_collector):
     for _ in range(2):
         assert http("POST", kc.service_url + "/service/multirequest", data)[0] == 200
     assert [e["beacon_id"] for e in kc.events(session_id="mr-1")] == ["dup-1", "dup-2"]
+    arrivals = kc.events(session_id="mr-1", duplicates=True)
+    assert [e["beacon_id"] for e in arrivals] == ["dup-1", "dup-2", "dup-1", "dup-2"]
+    assert [e["duplicate_of"] for e in arrivals[2:]] == [e["seq"] for e in arrivals[:2]]
+    assert kc.duplicates() == ["dup-1", "dup-2"]
 
 
 def test_multirequest_with_a_bad_ks_rejects_every_call(kaltura_collector):

@@ -105,6 +105,47 @@ def test_wait_for_session_times_out_showing_what_was_seen(kaltura_collector):
     assert 1.5 <= clock.now - FakeClock().now < 1.8
 
 
+def resend(kc, session_id, beacons):
+    """Send one stats.collect event per beacon id (repeats included) for ``session_id``."""
+    url = kc.service_url + "/service/stats/action/collect"
+    for event_type, beacon_id in beacons:
+        status, _, body = http("POST", url, stats_fields(kc, session_id, event_type, beaconId=beacon_id))
+        assert (status, body) == (200, b"null")
+
+
+def test_duplicates_and_stored_once_see_a_resent_beacon(kaltura_collector):
+    """A beacon sent twice is listed by duplicates() and fails assert_stored_once unless allowed."""
+    kc = kaltura_collector
+    resend(kc, "r1", [(1, "w"), (2, "m")])
+    kc.assert_stored_once()
+    assert kc.duplicates() == []
+    resend(kc, "r1", [(2, "m"), (3, "p")])
+    assert kc.duplicates() == ["m"]
+    with pytest.raises(AssertionError, match=r"beacons stored more than once .*\['m'\]"):
+        kc.assert_stored_once()
+    kc.assert_stored_once(may_repeat=["m"])
+    with pytest.raises(AssertionError, match="more than once"):
+        kc.assert_stored_once(may_repeat=["w"])
+
+
+def test_event_views_show_each_beacon_once_unless_asked(kaltura_collector):
+    """events()/assert_session/verify() see the first arrivals; duplicates=True sees every arrival."""
+    kc = kaltura_collector
+    resend(kc, "r2", [(1, "w"), (2, "m"), (2, "m"), (3, "p")])
+    kc.assert_session("r2", STARTED)
+    assert [e["event_type"] for e in kc.events(session_id="r2", duplicates=True)] == [1, 2, 2, 3]
+    assert kc.verify() == []
+    assert [f.rule for f in kc.verify(duplicates=True)] == ["duplicate-beacon"]
+
+
+def test_stored_once_needs_beacon_ids(kaltura_collector):
+    """An event stored without a beacon id fails assert_stored_once (repeats could not be told)."""
+    kc = kaltura_collector
+    store(kc, "r3", [1])
+    with pytest.raises(AssertionError, match="without a beacon id"):
+        kc.assert_stored_once()
+
+
 def test_wait_for_events_times_out_with_the_fake_clock(kaltura_collector):
     """wait_for_events (sharing the polling loop) fails after its timeout, listing what it saw."""
     kc = kaltura_collector
@@ -128,6 +169,7 @@ def test_wait_for_events_times_out_with_the_fake_clock(kaltura_collector):
     (lambda kc: kc.wait_for_session("s1", contains=[1], timeout=0), ValueError, "timeout must be finite"),
     (lambda kc: kc.wait_for_session("s1", contains=[1], timeout="5"), TypeError, "timeout must be a number"),
     (lambda kc: kc.events(event_type="PLAYY"), ValueError, "event_type: unknown event name"),
+    (lambda kc: kc.assert_stored_once(may_repeat="b-1"), TypeError, "may_repeat must be a list"),
 ])
 def test_misuse_raises_naming_the_argument(kaltura_collector, call, exc, message):
     """Wrong arguments raise TypeError/ValueError naming the argument instead of asserting nonsense."""

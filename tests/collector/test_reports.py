@@ -247,7 +247,9 @@ def test_report_command_json(loaded, capsys):
     assert data["totals"] == {"plays": 4, "sessions": 4, "loads": 5,
                               "reach": {"25": 4, "50": 3, "75": 2, "100": 1},
                               "avgCompletion": 0.6625, "bufferEvents": 1, "uniqueUsers": 3,
-                              "minutesViewed": 3.9167, "events": 30, "pageLoads": 2, "buttonClicks": 1}
+                              "minutesViewed": 3.9167, "events": 30, "pageLoads": 2, "buttonClicks": 1,
+                              "duplicates": 0}
+    assert data["duplicateBeacons"] == []
     x = data["entries"][0]
     assert (x["name"], x["plays"], x["sessions"], x["reach"], x["avgCompletion"], x["bufferEvents"]) == \
         ("0_x", 3, 3, {"25": 3, "50": 2, "75": 1, "100": 1}, 0.6333, 1)

@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from kaltura_web.collector import reports
+from kaltura_web.collector.summary import summary
 from kaltura_web.collector.store import Store
 from kaltura_web.collector.values import (INT32_MAX, NotBoolean, NotNumeric, OutOfRange, dump_json, finite,
                                           load_json, parse_bool, parse_float, parse_int, xml_clean, xml_valid)
@@ -121,6 +121,6 @@ def test_rows_written_by_others_do_not_break_reading(tmp_path):
     store = Store(path)
     events = store.events()
     assert [e["fields"] for e in events] == [{}, {}, {}]
-    totals = reports.summary(events)["totals"]
+    totals = summary(events)["totals"]
     assert totals["plays"] == 3 and math.isfinite(totals["minutesViewed"])
     store.close()

@@ -107,8 +107,11 @@ function noteOption(seen, value, selectId) {
 
 function eventRow(ev, fresh) {
   const [label, kind] = describe(ev);
-  const row = el("tr", {"data-seq": ev.seq, "data-type": ev.event_type, class: fresh ? "fresh" : ""},
-    el("td", {class: "num"}, String(ev.seq)),
+  const repeat = ev.duplicate_of != null;  // the beacon arrived again: stored and counted again
+  const classes = [fresh ? "fresh" : "", repeat ? "repeat" : ""].join(" ").trim();
+  const row = el("tr", {"data-seq": ev.seq, "data-type": ev.event_type, class: classes},
+    el("td", {class: "num", title: repeat ? `repeats beacon ${ev.beacon_id} of #${ev.duplicate_of}` : ""},
+      repeat ? `${ev.seq} ↻${ev.duplicate_of}` : String(ev.seq)),
     el("td", {class: "num"}, clock(timeOf(ev))),
     el("td", {}, el("span", {class: `tag ${kind}`}, label)),
     el("td", {}, ev.session_id || "—"),

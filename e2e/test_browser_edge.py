@@ -29,7 +29,7 @@ LEAK_SETUP = """
 import random, time
 from js import Array, document, window
 from kaltura_web.core.tracker import Tracker
-from kaltura_web.browser import _ffi, media, attach
+from kaltura_web.browser import _proxies, media, attach
 
 window.__pyHandlerCalls = 0
 _original_on = media.Attachment._on
@@ -45,7 +45,7 @@ video = document.createElement("video")
 document.body.appendChild(video)
 window.__leakVideo = video
 window.__kept = Array.new()
-base = _ffi.live_proxies()
+base = _proxies.live_proxies()
 """
 
 LEAK_CYCLES = """
@@ -55,7 +55,7 @@ for i in range(1000):
         for p in h.proxies:
             window.__kept.push(p)          # JS keeps a reference to probe after detach
     h.detach()
-_ffi.live_proxies() - base
+_proxies.live_proxies() - base
 """
 
 PROBE = """() => { let alive = 0, destroyed = 0;
@@ -88,10 +88,10 @@ for px in h.proxies:
 skip = h._owner.destroy
 h._owner.destroy = lambda: None
 h.detach()
-_ffi.live_proxies() - base""")
+_proxies.live_proxies() - base""")
     assert leaked > 0
     assert p.page.evaluate(PROBE)["alive"] > 0
-    p.run("_ffi.ProxyOwner.destroy(h._owner)")
+    p.run("_proxies.ProxyOwner.destroy(h._owner)")
     # the real thing
     calls = p.run("window.__pyHandlerCalls")
     assert p.run(LEAK_CYCLES) == 0
@@ -99,6 +99,40 @@ _ffi.live_proxies() - base""")
     assert probe["alive"] == 0 and probe["destroyed"] > 0, probe
     assert p.page.evaluate(DISPATCH) == 0
     assert p.run("window.__pyHandlerCalls") == calls  # no Python handler ran since the cycles
+
+
+GUARD = """
+import random, time
+from js import document, window
+from kaltura_web.core.tracker import Tracker
+from kaltura_web.browser import _proxies, attach
+from kaltura_web.browser._timers import Timers
+
+tracker = Tracker(100, clock=time.time, rng=random.Random(2), service_url="http://127.0.0.1:9/api_v3",
+                  analytics_url="http://127.0.0.1:9")   # never sent: no driver
+base = _proxies.live_proxies()
+video = document.createElement("video")
+document.body.appendChild(video)
+window.__guardVideo = video
+h = attach(video, tracker.player("0_guard"), on_change=lambda: 1 / 0)   # a hook that always raises
+fired = []
+timers = Timers(tracker)
+timers.call_later(0, lambda: fired.append(1 / 0))
+"""
+
+
+def test_guard_turns_sdk_exceptions_into_diagnostics(py_page):
+    """A listener and a timer that raise inside the page: no page error, sdk-error diagnostics naming where, the timer's proxy released."""
+    p = py_page
+    p.run(GUARD)
+    p.page.evaluate("() => window.__guardVideo.dispatchEvent(new Event('seeking'))")
+    wait_in_page(p.page, "() => window.pyodide.runPython('len(timers)') === 0", "the failing timer to run")
+    wheres = p.run("[d['details']['where'] for d in tracker.diagnostics if d['code'] == 'sdk-error']")
+    assert "media seeking handler" in wheres and "timer callback" in wheres, wheres
+    assert p.run("fired") == []
+    assert p.run("_proxies.live_proxies() - base - len(h.proxies)") == 0  # only the attachment's are left
+    p.run("h.detach()")
+    assert p.run("_proxies.live_proxies() - base") == 0
 
 
 HTTP_SETUP = """
@@ -135,11 +169,11 @@ def test_urllib_transport_under_pyodide_http(py_page, kaltura_collector):
     assert kc.faults.applied.get("total") == 1
     sent_directly = p.run("tracker.queued()[0]['i']")  # stored below behind the sender's back
     status = p.run("import kaltura_web.core.encoding as enc\n"
-                   "transport.send(enc.encode(tracker.queued()[0], KS, tracker.service_url, BASE))[0]")
+                   "transport.send(enc.encode(tracker.queued()[0], KS, tracker.service_url, BASE)).status")
     assert status == 200  # status read straight from the transport (the 500 was consumed above)
     p.context.set_offline(True)
     assert p.run("player.playing(0.0)\nnow[0] += 60\n"
-                 "transport.send(enc.encode(tracker.queued()[-1], KS, tracker.service_url, BASE))") == [None, ""]
+                 "transport.send(enc.encode(tracker.queued()[-1], KS, tracker.service_url, BASE)).kind") == "network"
     assert p.run("sender.pump(), tracker.pending()") == [1, 2]  # offline: no answer, nothing lost
     p.context.set_offline(False)
     assert p.run("now[0] += 60\nsender.pump(), tracker.pending()")[1] == 0

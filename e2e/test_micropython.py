@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from kaltura_web.core.catalog import STATS_TYPE_BY_NAME as T
-from kaltura_web.core.delivery import BACKOFF
+from kaltura_web.core.retry import BACKOFF
 from e2e_helpers import (assert_clicks_survived_reload, assert_stored_once, queued_types, types,
                          wait_clock_past, wait_in_page, wait_until)
 

@@ -4,12 +4,12 @@ from e2e_helpers import (Requests, assert_stored_once, queued_ids, wait_in_page,
                          wait_video)
 
 PAGE = "/web/pyodide.html"
-IS_SENDER = "window.pyodide.runPython('from kaltura_web.browser import current\\ncurrent().tracker.tabs.is_sender')"
+IS_SENDER = "window.pyodide.runPython('from kaltura_web.browser import current\\ncurrent().tabs.is_sender')"
 
 
 def tab_status(page):
     return page.evaluate("""() => { const s = window.pyodide.runPython(
-        "import json\\nfrom kaltura_web.browser import current\\njson.dumps(current().tracker.tabs.status())");
+        "import json\\nfrom kaltura_web.browser import current\\njson.dumps(current().tabs.status())");
         return JSON.parse(s); }""")
 
 

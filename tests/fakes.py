@@ -6,6 +6,8 @@ import urllib.parse
 
 from kaltura_web import Tracker
 from kaltura_web.core.encoding import Request
+from kaltura_web.core.ports import Response, Transport, TransportError
+from kaltura_web.cpython import SyncSender
 
 T0 = 1_700_000_000.0
 
@@ -38,12 +40,21 @@ def calls(request):
     return [out[n] for n in sorted(out)]
 
 
-class ScriptedTransport:
+def answer(value):
+    """A handler's answer as a transport gives it: ``(status, body)`` or
+    ``(status, body, headers)`` become a Response; a TransportError stays."""
+    if isinstance(value, TransportError):
+        return value
+    return Response(value[0], value[2] if len(value) > 2 else None, value[1])
+
+
+class ScriptedTransport(Transport):
     """Answers requests from a handler (like httpx's MockTransport) and keeps them.
 
-    The handler answers one beacon at a time: a multirequest asks it once per
-    call, in order, and answers the list of results as Kaltura does (the first
-    non-200 answer fails the whole request)."""
+    The handler answers one beacon at a time with ``(status, body)``,
+    ``(status, body, headers)`` or a ``TransportError``: a multirequest asks
+    it once per call, in order, and answers the list of results as Kaltura
+    does (the first failed answer fails the whole request)."""
 
     def __init__(self, handler=None):
         self.handler = handler or (lambda request: (200, "null"))
@@ -52,16 +63,16 @@ class ScriptedTransport:
     def send(self, request):
         self.requests.append(request)
         if "multirequest" not in request.url:
-            return self.handler(request)
+            return answer(self.handler(request))
         answers = []
         collect = request.url.replace("/service/multirequest", "/service/stats/action/collect")
         for call in calls(request):
             single = Request("s", call["event[beaconId]"], collect, urllib.parse.urlencode(call))
-            status, body = self.handler(single)
-            if status != 200:
-                return status, body  # an HTTP failure fails the whole request
-            answers.append(json.loads(body) if body.strip() else None)
-        return 200, json.dumps(answers)
+            reply = answer(self.handler(single))
+            if isinstance(reply, TransportError) or reply.status != 200:
+                return reply  # no answer, or an HTTP failure, fails the whole request
+            answers.append(json.loads(reply.body) if reply.body.strip() else None)
+        return Response(200, None, json.dumps(answers))
 
     def fields(self, i=-1):
         return calls(self.requests[i])[0]
@@ -98,6 +109,19 @@ def make_tracker(clock=None, **options):
     options.setdefault("service_url", "http://collector.test/api_v3")
     options.setdefault("analytics_url", "http://collector.test")
     return Tracker(4242, clock=clock, rng=random.Random(7), **options)
+
+
+def sync_sender(tracker, clock, transport, log=None):
+    """A SyncSender on the fake clock: its waits move the clock, nothing sleeps."""
+    return SyncSender(tracker, transport, clock=clock, sleep=clock.sleep, log=log)
+
+
+def retry_round(tracker, clock, sender):
+    """Send, then wait out each of the round's three retries and send again."""
+    sender.pump()
+    for _ in range(3):
+        clock.now = tracker.next_wakeup()
+        sender.pump()
 
 
 def tracker_state(tracker):

@@ -3,15 +3,13 @@ import urllib.parse
 import pytest
 
 from kaltura_web import MemoryStore
-from kaltura_web.cpython import SQLiteStore, SyncSender
+from kaltura_web.cpython import SQLiteStore
 from kaltura_web.core.delivery import DeliveryEngine
+from kaltura_web.core.ports import Response
 from tests.fakes import (INVALID_KS, MISSING, TRANSIENT_ERROR, FakeClock, ScriptedTransport, make_tracker,
-                         sequence)
+                         retry_round, sequence, sync_sender)
 from tests.fakes import calls as fakes_calls
 
-
-def _sender(tracker, clock, transport):
-    return SyncSender(tracker, transport, clock=clock, sleep=clock.sleep)
 
 
 def test_backoff_schedule_is_1_2_4_seconds():
@@ -19,14 +17,11 @@ def test_backoff_schedule_is_1_2_4_seconds():
     clock = FakeClock()
     transport = ScriptedTransport(sequence(then=(500, "")))
     tracker = make_tracker(clock)
-    sender = _sender(tracker, clock, transport)
+    sender = sync_sender(tracker, clock, transport)
     tracker.report(3, "e")
     times = []
     transport.handler = lambda req: (times.append(clock.now), (500, ""))[1]
-    sender.pump()
-    for _ in range(3):
-        clock.now = tracker.next_wakeup()
-        sender.pump()
+    retry_round(tracker, clock, sender)
     gaps = [b - a for a, b in zip(times, times[1:])]
     assert gaps == [1.0, 2.0, 4.0]
     assert tracker.engine.status()["s"]["state"] == "stalled"
@@ -38,7 +33,7 @@ def test_stalled_timer_caps_at_60_seconds():
     """After the three retries, the stalled timer grows and never exceeds 60 s."""
     clock = FakeClock()
     tracker = make_tracker(clock)
-    sender = _sender(tracker, clock, ScriptedTransport(sequence(then=(503, ""))))
+    sender = sync_sender(tracker, clock, ScriptedTransport(sequence(then=(503, ""))))
     tracker.report(3, "e")
     waits = []
     for _ in range(10):
@@ -54,12 +49,9 @@ def test_new_beacon_triggers_a_stalled_queue():
     clock = FakeClock()
     transport = ScriptedTransport(sequence((500, ""), (500, ""), (500, ""), (500, "")))
     tracker = make_tracker(clock)
-    sender = _sender(tracker, clock, transport)
+    sender = sync_sender(tracker, clock, transport)
     tracker.report(1, "e")
-    sender.pump()
-    for _ in range(3):
-        clock.now = tracker.next_wakeup()
-        sender.pump()
+    retry_round(tracker, clock, sender)
     assert tracker.engine.status()["s"]["state"] == "stalled"
     tracker.report(2, "e")
     sender.pump()
@@ -74,7 +66,7 @@ def test_event_timestamp_is_the_observation_time_on_retry():
     tracker = make_tracker(clock)
     tracker.report(3, "e")
     clock.now += 100
-    assert _sender(tracker, clock, transport).flush(timeout=30)
+    assert sync_sender(tracker, clock, transport).flush(timeout=30)
     stamps = {dict(urllib.parse.parse_qsl(r.body))["event[eventTimestamp]"] for r in transport.requests}
     assert stamps == {"1700000000"}
 
@@ -87,7 +79,7 @@ def test_invalid_ks_pauses_and_provider_ks_delivers_backlog():
     transport = ScriptedTransport(lambda req: (200, INVALID_KS) if "ks=old-ks" in req.body else (200, "null"))
     for t in (1, 2, 3):
         tracker.report(t, "e")
-    assert _sender(tracker, clock, transport).flush(timeout=5)
+    assert sync_sender(tracker, clock, transport).flush(timeout=5)
     assert asked == [1]
     kss = [beacon["ks"] for beacon in transport.beacons()]
     assert kss == ["old-ks", "old-ks", "old-ks", "new-ks", "new-ks", "new-ks"]
@@ -101,7 +93,7 @@ def test_auth_failure_without_provider_waits_for_a_new_ks():
     transport = ScriptedTransport(lambda req: (401, "") if "ks=old-ks" in req.body else (200, "null"))
     tracker.page_load("lobby")
     tracker.page_load("session")
-    sender = _sender(tracker, clock, transport)
+    sender = sync_sender(tracker, clock, transport)
     assert not sender.flush(timeout=120)
     assert tracker.pending() == 2 and len(transport.requests) == 1
     tracker.set_ks("old-ks")  # the same KS does not resume
@@ -119,7 +111,7 @@ def test_provider_is_asked_once_per_auth_episode():
     tracker = make_tracker(clock, ks="a", ks_provider=lambda: asked.append(1) or "b%d" % len(asked))
     transport = ScriptedTransport(lambda req: (200, INVALID_KS))
     tracker.report(3, "e")
-    _sender(tracker, clock, transport).flush(timeout=300)
+    sync_sender(tracker, clock, transport).flush(timeout=300)
     assert asked == [1] and tracker.pending() == 1
 
 
@@ -131,7 +123,7 @@ def test_bad_beacon_is_dead_lettered_and_does_not_block():
     transport = ScriptedTransport(sequence((200, MISSING)))
     for t in (1, 2, 3):
         tracker.report(t, "e")
-    assert _sender(tracker, clock, transport).flush(timeout=1)
+    assert sync_sender(tracker, clock, transport).flush(timeout=1)
     assert transport.event_types() == [1, 2, 3]
     dead = store.dead_letters("s")
     assert len(dead) == 1 and dead[0]["reason"] == "MISSING_MANDATORY_PARAMETER"
@@ -146,7 +138,7 @@ def test_404_pauses_only_its_queue():
     tracker.page_load("lobby")
     tracker.report(3, "e")
     tracker.report(4, "e")
-    sender = _sender(tracker, clock, transport)
+    sender = sync_sender(tracker, clock, transport)
     sender.flush(timeout=60)
     assert tracker.engine.status()["t"]["state"] == "paused_config"
     assert tracker.engine.pending("s") == 0 and tracker.engine.pending("t") == 1
@@ -202,7 +194,7 @@ def test_offline_holds_and_online_resumes():
     clock = FakeClock()
     tracker = make_tracker(clock)
     transport = ScriptedTransport()
-    sender = _sender(tracker, clock, transport)
+    sender = sync_sender(tracker, clock, transport)
     tracker.set_online(False)
     for t in (1, 2, 3):
         tracker.report(t, "e")
@@ -227,7 +219,7 @@ def test_store_failure_falls_back_to_memory():
     tracker.report(4, "e")
     assert tracker.engine.store_failed
     assert "store-failed" in [d["code"] for d in tracker.diagnostics]
-    assert _sender(tracker, clock, transport).flush(timeout=1)
+    assert sync_sender(tracker, clock, transport).flush(timeout=1)
     assert transport.event_types() == [3, 4]
 
 
@@ -239,7 +231,7 @@ def test_record_is_persisted_before_it_is_sent():
     seen = []
     transport = ScriptedTransport(lambda req: (seen.append(len(store.load("s"))), (200, "null"))[1])
     tracker.report(3, "e")
-    _sender(tracker, clock, transport).pump()
+    sync_sender(tracker, clock, transport).pump()
     assert seen == [1] and store.load("s") == []
 
 
@@ -254,7 +246,7 @@ def test_sqlite_store_survives_a_process_death(tmp_path):
     transport = ScriptedTransport()
     second = make_tracker(clock, store=SQLiteStore(path))
     assert second.pending() == 3
-    assert _sender(second, clock, transport).flush(timeout=1)
+    assert sync_sender(second, clock, transport).flush(timeout=1)
     assert transport.event_types() == [1, 2, 3]
     third = make_tracker(clock, store=SQLiteStore(path))
     assert third.pending() == 0
@@ -289,7 +281,7 @@ def test_backlog_drains_in_ordered_multirequest_batches():
     transport = ScriptedTransport()
     for i in range(10):
         tracker.report(3, "e%d" % i)
-    assert _sender(tracker, clock, transport).flush(timeout=1)
+    assert sync_sender(tracker, clock, transport).flush(timeout=1)
     assert [len(fakes_calls(r)) for r in transport.requests] == [4, 4, 2]
     assert all("/service/multirequest" in r.url for r in transport.requests)
     assert [b["event[entryId]"] for b in transport.beacons()] == ["e%d" % i for i in range(10)]
@@ -305,14 +297,14 @@ def test_batch_settles_call_by_call():
     for i in range(5):
         tracker.report(3, "e%d" % i)
     (req,) = tracker.due_requests()
-    status, body = transport.send(req)
-    assert status == 500  # an HTTP-level failure fails the whole multirequest
-    tracker.handle_response(req, status, body)
+    reply = transport.send(req)
+    assert reply.status == 500  # an HTTP-level failure fails the whole multirequest
+    tracker.handle_response(req, reply.status, reply.body)
     assert [r["n"] for r in tracker.queued()] == ["e0", "e1", "e2", "e3", "e4"]
     answers["e3"] = (200, '{"code":"INTERNAL_SERVER_ERROR","objectType":"KalturaAPIException"}')
     clock.now = tracker.next_wakeup()
     (req,) = tracker.due_requests()
-    tracker.handle_response(req, *transport.send(req))
+    tracker.sender_core.receive(req, transport.send(req))
     assert [r["n"] for r in tracker.queued()] == ["e3"]
     assert [d["record"]["n"] for d in store.dead_letters("s")] == ["e1"]
     assert tracker.engine.status()["s"]["state"] == "waiting"
@@ -366,7 +358,7 @@ def test_multirequest_slot_failure_resends_only_that_slot(answer, resent):
 
     transport = ScriptedTransport(handler)
     records = [tracker.report(3, "e%d" % i) for i in range(5)]
-    assert _sender(tracker, clock, transport).flush(timeout=30)
+    assert sync_sender(tracker, clock, transport).flush(timeout=30)
     counts = transport.sent_counts()
     assert {r["n"]: counts[r["i"]] for r in records} == {
         "e%d" % i: (2 if "e%d" % i in resent else 1) for i in range(5)}
@@ -384,8 +376,8 @@ def test_failed_slots_stay_at_the_head_in_order_and_the_worst_sets_the_state():
     (req,) = tracker.due_requests()
     tracker.report(3, "e5")
     body = "[true,%s,true,%s,true]" % (TRANSIENT_ERROR, INVALID_KS)
-    assert tracker.handle_response(req, 200, body) == "auth"
-    assert tracker.needs_ks
+    step = tracker.sender_core.receive(req, Response(200, None, body))
+    assert step.outcome == "auth" and step.accepted == 3
     assert [r["n"] for r in tracker.queued()] == ["e1", "e3", "e5"]
     assert tracker.engine.status()["s"]["state"] == "paused_auth"
     assert tracker.engine.accepted == 3
@@ -422,7 +414,7 @@ def test_a_stored_beacon_that_cannot_be_encoded_is_dead_lettered_and_the_queue_g
     diagnostics = []
     tracker = make_tracker(clock, store=store, on_diagnostic=diagnostics.append)
     transport = ScriptedTransport()
-    sender = _sender(tracker, clock, transport)
+    sender = sync_sender(tracker, clock, transport)
     assert sender.flush(timeout=5)
     assert sender.flush(timeout=5)  # and again: nothing is left to block a later run
     assert [b["beaconId"] for b in transport.beacons()] == [good["i"], later["i"]]
@@ -442,7 +434,7 @@ def test_an_unencodable_beacon_inside_a_backlog_batch_does_not_hold_the_others()
     store = _stored(records)
     tracker = make_tracker(clock, store=store, batch_size=4)
     transport = ScriptedTransport()
-    assert _sender(tracker, clock, transport).flush(timeout=5)
+    assert sync_sender(tracker, clock, transport).flush(timeout=5)
     assert [b["event[entryId]"] for b in transport.beacons()] == ["e0", "e1", "e2", "e4", "e5"]
     assert set(transport.sent_counts().values()) == {1}
     assert [d["record"]["n"] for d in store.dead_letters("s")] == ["e3"]
@@ -460,7 +452,7 @@ def test_a_corrupt_durable_queue_from_an_older_version_drains(tmp_path):
     store.close()
     tracker = make_tracker(clock, store=SQLiteStore(path))
     transport = ScriptedTransport()
-    assert _sender(tracker, clock, transport).flush(timeout=5)
+    assert sync_sender(tracker, clock, transport).flush(timeout=5)
     assert transport.event_types() == [1]
     assert len(tracker.engine.store.dead_letters("s")) == 1
     tracker.engine.store.close()
@@ -473,7 +465,7 @@ def test_a_ks_provider_answering_no_usable_ks_never_breaks_flush(answer):
     tracker = make_tracker(clock, ks="old-ks", ks_provider=lambda: answer)
     transport = ScriptedTransport(lambda req: (200, INVALID_KS))
     tracker.report(3, "e")
-    assert not _sender(tracker, clock, transport).flush(timeout=5)
+    assert not sync_sender(tracker, clock, transport).flush(timeout=5)
     assert tracker.ks == "old-ks" and tracker.pending() == 1
     assert tracker.engine.status()["s"]["state"] == "paused_auth"
     (diag,) = [d for d in tracker.diagnostics if d["code"] == "ks-provider-failed"]
@@ -487,8 +479,8 @@ def test_browser_sender_treats_a_non_string_ks_as_a_failed_answer(answer):
 
     from kaltura_web.browser.driver import AsyncSender
 
-    tracker = make_tracker(ks="old-ks")
-    sender = AsyncSender(tracker, transport=None, ks_provider=lambda: answer)
+    tracker = make_tracker(ks="old-ks", ks_provider=lambda: answer)
+    sender = AsyncSender(tracker, transport=None)
     assert asyncio.run(sender.refresh_ks()) is None
     assert tracker.ks == "old-ks"
     assert "ks-provider-failed" in [d["code"] for d in tracker.diagnostics]

@@ -318,3 +318,17 @@ def test_a_lost_context_still_gives_a_sendable_record():
         storage.removeItem(key)
     [back] = store_on(storage).load(STATS)
     assert back["p"] == 100 and back["i"] == rec["i"] and "r" not in back
+
+
+def test_local_storage_store_fills_the_store_port_and_exposes_raw_items():
+    """LocalStorageStore is a ports.Store; read_item/write_item/remove_item reach other keys (the tabs' lease) as they are."""
+    from kaltura_web.core.ports import Store
+
+    storage = FakeStorage()
+    store = store_on(storage)
+    key = store.namespace + ":lease"
+    assert isinstance(store, Store) and store.read_item(key) is None
+    store.write_item(key, "tab:123")
+    assert storage.data[key] == "tab:123" and store.read_item(key) == "tab:123"
+    store.remove_item(key)
+    assert key not in storage.data and store.read_item(key) is None

@@ -25,6 +25,7 @@ from tests.fakes import FakeClock, make_tracker, tracker_state
     ({"partner_id": 1, "analytics_url": "https:///path"}, ValueError),
     ({"partner_id": 1, "on_event": "print"}, TypeError),
     ({"partner_id": 1, "on_diagnostic": 5}, TypeError),
+    ({"partner_id": 1, "retry": (1.0, 2.0)}, TypeError),
 ])
 def test_misconfiguration_raises_at_the_call(kwargs, error):
     """Calling the constructor wrongly (ids beyond Kaltura's 32-bit range, host-less URLs,
@@ -263,3 +264,11 @@ def test_create_tracker_takes_a_pathlike_queue(tmp_path):
     tracker = create_tracker(100, queue_path=tmp_path / "q.db")
     assert isinstance(tracker.engine.store, SQLiteStore)
     tracker.engine.store.close()
+
+
+def test_new_id_is_public_and_drawn_from_the_injected_random_source():
+    """new_id() gives UUID 4 text from the tracker's rng: the same seed, the same ids."""
+    first, second = (Tracker(1, clock=FakeClock(), rng=random.Random(9)) for _ in range(2))
+    ids = [first.new_id(), first.new_id()]
+    assert ids == [second.new_id(), second.new_id()] and ids[0] != ids[1]
+    assert len(ids[0]) == 36 and ids[0][14] == "4"

@@ -1,33 +1,38 @@
-"""The asynchronous delivery driver: SyncSender's loop on the page's event loop.
+"""The asynchronous sender: the core's ``SenderCore`` on the page's event loop.
 
-``AsyncSender`` pumps ``tracker.due_requests()`` through a transport whose
-``send`` is a coroutine, feeds every answer to ``tracker.handle_response()``,
-asks the KS provider once when ``tracker.needs_ks`` and sets the new KS, and
-sleeps with ``setTimeout`` until ``tracker.next_wakeup()``.  New beacons call
-``kick()`` (the browser tracker does it on every enqueue).  ``active`` is
-False while another tab holds the sender role (``tabs.TabCoordinator``):
-then nothing is sent, not even on ``pagehide``.
+``AsyncSender`` is a thin loop: it sends what ``sender_core.due()`` gives
+through a transport whose ``send`` is a coroutine, feeds each answer to
+``sender_core.receive()``, asks the tracker's KS provider when the core says
+so, and sleeps with ``setTimeout`` until ``next_wakeup()``.  New beacons call
+``kick()`` (the page wires it to every enqueue).  ``active`` is False while
+another tab holds the sender role (``tabs.TabCoordinator``): then nothing is
+sent, not even on ``pagehide``.
 
 ``flush_keepalive()`` is for ``pagehide`` / ``visibilitychange``: it sends
-every queued record with ``fetch(..., {keepalive: true})`` (at most 64 KB of
-bodies in flight) without removing anything: records stay queued until an
-answer says they were accepted, and a beacon acknowledged after the page is
-gone is re-sent on the next load (the collector keeps one per beacon id).
+the requests ``tracker.keepalive_requests()`` builds with ``fetch(...,
+{keepalive: true})`` (at most 64 KB of bodies in flight) without removing
+anything: records stay queued until an answer says they were accepted, and a
+beacon acknowledged after the page is gone is re-sent on the next load (the
+collector keeps one per beacon id).
 """
 
-from ..core import encoding
-from ..core.tracker import mask_ks
-from . import _ffi
-from .transport import KEEPALIVE_BUDGET
+from ..core.ports import raised
+from ..core.sender import KEEPALIVE_BUDGET
+from ._convert import is_nullish, resolve
+from ._timers import Timers, spawn
 
 
 class AsyncSender:
-    def __init__(self, tracker, transport, ks_provider=None, log=None, timers=None):
+    """Sends ``tracker``'s queue with ``transport`` (``FetchTransport``);
+    ``log`` receives one line per notable step (a KS appears only masked);
+    ``sent`` counts the beacons accepted."""
+
+    def __init__(self, tracker, transport, log=None, timers=None):
         self.tracker = tracker
+        self.core = tracker.sender_core
         self.transport = transport
-        self.ks_provider = ks_provider
         self.log = log
-        self.timers = timers if timers is not None else _ffi.Timers()
+        self.timers = timers if timers is not None else Timers(tracker)
         self.sent = 0
         self.answers = 0
         self._running = False
@@ -43,7 +48,7 @@ class AsyncSender:
         self.coordinator = None  # the TabCoordinator, when tabs share the queue
 
     def _log(self, line):
-        if self.log is not None:
+        if self.log is not None and line:
             try:
                 self.log(line)
             except Exception:
@@ -58,16 +63,16 @@ class AsyncSender:
             self._again = True
             return
         self._running = True
-        _ffi.spawn(self._pump())
+        spawn(self._pump(), self.tracker, "sender")
 
     async def _pump(self):
         try:
             while True:
                 self._again = False
                 sends = []
-                for req in self.tracker.due_requests():
+                for req in self.core.due():
                     sends.append(self._send(req))
-                for coro in _gather_list(sends):
+                for coro in _gather_list(sends, self.tracker):
                     await coro
                 if not sends and not self._again:
                     break
@@ -77,20 +82,23 @@ class AsyncSender:
             self._running = False
         self._schedule()
 
+    async def _exchange(self, req, **options):
+        """The transport's answer; one that raises gives a TransportError instead."""
+        try:
+            return await self.transport.send(req, **options)
+        except Exception as exc:
+            return raised(exc)
+
     async def _send(self, req):
-        status, body = await self.transport.send(req)
+        step = self.core.receive(req, await self._exchange(req))
         self.answers += 1
-        outcome = self.tracker.handle_response(req, status, body)
-        if outcome == encoding.ACCEPTED:
-            self.sent += 1
-        else:
-            self._log("beacon %s: %s (HTTP %s)" % (req.beacon_id[:8], outcome, status))
-        if outcome == encoding.AUTH and self.tracker.needs_ks:
-            self.tracker.needs_ks = False
+        self.sent += step.accepted
+        self._log(step.note)
+        if step.ask_ks:
             await self.refresh_ks()
 
     def _schedule(self):
-        wake = self.tracker.next_wakeup()
+        wake = self.core.next_wakeup()
         if wake is None or self.closed:
             return
         if self._timer is not None:
@@ -108,79 +116,51 @@ class AsyncSender:
 
     # -- KS ------------------------------------------------------------------
     async def refresh_ks(self):
-        """Ask the KS provider for a KS (once at a time) and use it."""
-        if self.ks_provider is None:
-            self._log("KS rejected and no KS provider: delivery paused")
-            return None
-        if self._asking_ks:
+        """Ask the tracker's KS provider for a KS (once at a time) and use it;
+        returns the KS, or None."""
+        provider = self.core.ks_provider
+        if provider is None or self._asking_ks:
             return None
         self._asking_ks = True
         try:
-            ks = await _ffi.resolve(self.ks_provider())
+            ks = await resolve(provider())
         except Exception as exc:
             self._log("KS provider failed: %r" % (exc,))
             return None
         finally:
             self._asking_ks = False
-        if _ffi.is_nullish(ks):
+        if is_nullish(ks):
             ks = None  # JS null / undefined
-        if self.tracker.provider_ks(ks) is None:
-            self._log("KS provider gave no usable KS")
+        ks, note = self.core.take_ks(ks)
+        self._log(note)
+        if ks is None:
             return None
-        self._log("new KS from provider: %s" % mask_ks(ks))
         self.held = False
         self.kick()
         return ks
 
     # -- page lifecycle --------------------------------------------------------
     def flush_keepalive(self):
-        """Send the queue with keepalive fetches (64 KB of bodies in flight):
-        stats.collect records as ordered multirequest batches, so the order
-        survives the page going away; trackEvent records one by one."""
-        if self.closed or not self.active or not self.tracker.engine.online:
+        """Start keepalive fetches for the queue, as ``tracker.keepalive_requests``
+        builds them within what is left of the 64 KB budget.  Returns how many
+        requests started."""
+        if self.closed or not self.active:
             return 0  # only the sender tab flushes: the others' records are in the shared store
-        tracker = self.tracker
-        stats, track = [], []
-        for record in tracker.queued():
-            if record["i"] not in self._keepalive_ids:
-                (stats if record["k"] == encoding.STATS else track).append(record)
-        started = 0
-        while stats or track:  # stats first, as ordered multirequests within the byte cap
-            head = stats[:tracker.batch_size] if stats else track[:1]
-            req, _ = encoding.encode_head(head, tracker.ks, tracker.service_url, tracker.analytics_url)
-            if req is None:  # it cannot be encoded: the send loop dead-letters it
-                if stats:
-                    stats = stats[1:]
-                else:
-                    track = track[1:]
-                continue
-            size = len(req.body)
-            if self._keepalive_bytes + size > KEEPALIVE_BUDGET:
-                break  # nothing more is encoded than can go
-            if stats:
-                stats = stats[len(req.beacon_ids):]
-            else:
-                track = track[1:]
-            self._keepalive_bytes += size
+        budget = KEEPALIVE_BUDGET - self._keepalive_bytes
+        requests = self.tracker.keepalive_requests(budget, self._keepalive_ids)
+        for req in requests:
+            self._keepalive_bytes += len(req.body)
             for beacon_id in req.beacon_ids:
                 self._keepalive_ids.add(beacon_id)
-            _ffi.spawn(self._send_keepalive(req, size))
-            started += 1
-        return started
+            spawn(self._send_keepalive(req), self.tracker, "keepalive send")
+        return len(requests)
 
-    async def _send_keepalive(self, req, size):
-        try:
-            status, body = await self.transport.send(req, keepalive=True)
-        finally:
-            self._keepalive_bytes -= size
-            for beacon_id in req.beacon_ids:
-                self._keepalive_ids.discard(beacon_id)
-        outcomes = encoding.classify_batch(status, body, len(req.beacon_ids))
-        acked = 0
-        for i in range(len(req.beacon_ids)):
-            if outcomes[i][0] == encoding.ACCEPTED:
-                if self.tracker.engine.acknowledge(req.queue, req.beacon_ids[i], self.tracker.clock()):
-                    acked += 1
+    async def _send_keepalive(self, req):
+        answer = await self._exchange(req, keepalive=True)
+        self._keepalive_bytes -= len(req.body)
+        for beacon_id in req.beacon_ids:
+            self._keepalive_ids.discard(beacon_id)
+        acked = self.core.acknowledge(req, answer)
         if acked:
             self.sent += acked
             self.kick()
@@ -192,7 +172,7 @@ class AsyncSender:
 
         def again():
             if self.held and not self.closed:
-                _ffi.spawn(self._retry_ks(retry))
+                spawn(self._retry_ks(retry), self.tracker, "KS retry")
 
         self.timers.call_later(retry, again)
 
@@ -210,8 +190,8 @@ class AsyncSender:
                 pass
 
 
-def _gather_list(coros):
+def _gather_list(coros, tracker):
     """Start every coroutine now; return awaitables in the same order."""
     if len(coros) <= 1:
         return coros
-    return [_ffi.spawn(c) for c in coros]
+    return [spawn(c, tracker, "beacon send") for c in coros]

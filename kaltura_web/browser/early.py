@@ -16,7 +16,9 @@ state tells and says so in ``tracker.diagnostics``.
 """
 
 from ..core import diagnostics as diag
-from . import _ffi
+from . import _env
+from ._convert import is_nullish
+from ._guard import guard
 
 QUEUE_NAME = "kalturaWebQueue"
 
@@ -34,7 +36,7 @@ class State:
 
 def _get(record, key):
     value = getattr(record, key, None)
-    return None if _ffi.is_nullish(value) else value
+    return None if is_nullish(value) else value
 
 
 class Early:
@@ -57,12 +59,12 @@ class Early:
 def take(window=None):
     """Stop the snippet and return its records (an ``Early``), or None when
     the page has no snippet.  Safe to call twice (the second gets nothing)."""
-    window = window if window is not None else _ffi.js.window
+    window = window if window is not None else _env.window()
     queue = getattr(window, QUEUE_NAME, None)
-    if queue is None or _ffi.is_nullish(queue):
+    if is_nullish(queue):
         return None
     stop = getattr(queue, "stop", None)
-    if stop is not None and not _ffi.is_nullish(stop):
+    if not is_nullish(stop):
         stop()  # the snippet's listeners are removed; it records nothing more
     t0 = _get(queue, "t0")
     records = []
@@ -86,10 +88,7 @@ def take(window=None):
             record["state"] = State(values)
         records.append(record)
     dropped = int(_get(queue, "dropped") or 0)
-    try:
-        queue.length = 0  # drained: a second take() gets nothing
-    except Exception:
-        pass
+    queue.length = 0  # drained: a second take() gets nothing
     t0 = float(t0) if t0 is not None else (records[0]["t"] if records else None)
     return Early(t0, records, dropped)
 
@@ -100,28 +99,23 @@ def replay(runtime, early):
     Media records go to the attachment of their element (elements the SDK
     does not instrument are skipped); clicks go through ``runtime.button``
     with their own time.  Returns how many records were replayed."""
-    by_element = []
-    for handle in runtime.attachments:
-        by_element.append((handle.video, handle))
-    count = 0
-    for record in early.records:
-        try:
-            if record["kind"] == "click":
-                if record["spec"]:
-                    runtime.button(record["spec"], record["entry_id"], t=record["t"])
-                    count += 1
-                continue
-            handle = None
-            for element, h in by_element:
-                if element == record["element"]:
-                    handle = h
-                    break
-            if handle is not None:
+    def replay_one(record):
+        if record["kind"] == "click":
+            if not record["spec"]:
+                return False
+            runtime.button(record["spec"], record["entry_id"], t=record["t"])
+            return True
+        for handle in runtime.attachments:
+            if handle.video == record["element"]:
                 handle.replay(record["type"], record["t"], record["state"])
-                count += 1
-        except Exception as exc:  # one bad record never stops the rest
-            runtime.tracker.diagnose(diag.EARLY_REPLAY_FAILED, "early event replay failed",
-                                     {"event": record["type"], "error": repr(exc)})
+                return True
+        return False  # an element the SDK does not instrument
+
+    count = 0
+    for record in early.records:  # one bad record never stops the rest
+        where = "early %s replay" % record["type"]
+        if guard(replay_one, runtime.tracker, where, diag.EARLY_REPLAY_FAILED)(record):
+            count += 1
     if early.dropped:
         runtime.tracker.diagnose(diag.EARLY_DROPPED, "early-event snippet dropped records (queue full)",
                                  {"dropped": early.dropped}, lost=diag.LOST_EARLY_DROPPED,

@@ -1,6 +1,7 @@
-"""``attach(video, ...)``: a ``<video>``/``<audio>`` element's events become
-Player observations.  ``detach()`` removes every listener and destroys every
-proxy it made.
+"""``Attachment(video, player)``: a ``<video>``/``<audio>`` element's events
+become Player observations.  ``detach()`` removes every listener and destroys
+every proxy it made.  (``kaltura_web.browser.attach`` in ``page.py`` finds the
+Player for a target and makes the Attachment.)
 
 Events recorded before the SDK started (the early-event snippet, see
 ``early.py``) go through the same handlers with ``replay(kind, t, state)``:
@@ -8,7 +9,9 @@ the recorded time and element state stand in for the live ones."""
 
 from ..core import diagnostics as diag
 from ..core.tracker import Player, Tracker
-from . import _ffi
+from . import _env
+from ._convert import is_nullish
+from ._proxies import ProxyOwner
 
 # media events -> handler method names
 MEDIA_EVENTS = ("loadedmetadata", "durationchange", "play", "playing", "pause", "seeking",
@@ -17,11 +20,11 @@ MEDIA_EVENTS = ("loadedmetadata", "durationchange", "play", "playing", "pause", 
 
 
 def _num(value):
+    """A JS number as a float; None for null, undefined or anything else."""
     try:
-        value = float(value)
-    except Exception:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
         return None
-    return value
 
 
 class Attachment:
@@ -32,11 +35,10 @@ class Attachment:
         self._src = video  # where handlers read state: the element, or a recorded snapshot
         self._t = None  # observation time: None (now) or a recorded time
         self.player = player
-        self.document = document if document is not None else _ffi.js.document
+        self.document = document if document is not None else _env.document()
         self.on_change = on_change  # optional hook after each observation
         self._handlers = {}
-        self._owner = _ffi.ProxyOwner()
-        self._listeners = []  # (target, name, proxy)
+        self._owner = ProxyOwner(player.tracker, "media")  # every listener, under the guard
         self._played = False
         self._size = None
         self._captions = None
@@ -46,7 +48,7 @@ class Attachment:
             self._listen(video, name)
         self._listen(self.document, "fullscreenchange")
         tracks = video.textTracks
-        if not _ffi.is_nullish(tracks):
+        if not is_nullish(tracks):
             self._listen(tracks, "change", "captions")
         if sync:
             self.sync()
@@ -71,7 +73,7 @@ class Attachment:
         video = self.video
         played = video.played
         ranges = []
-        if not _ffi.is_nullish(played):
+        if not is_nullish(played):
             for i in range(int(played.length)):
                 ranges.append([_num(played.start(i)), _num(played.end(i))])
         paused = bool(video.paused)
@@ -104,15 +106,13 @@ class Attachment:
         finally:
             self._src, self._t = self.video, None
 
-    def _listen(self, target, name, handler=None):
-        handler = handler or name
+    def _listen(self, target, name, kind=None):
+        kind = kind or name
 
         def listener(event):
-            self._on(handler, event)
+            self._on(kind, event)
 
-        proxy = self._owner.proxy(listener)
-        target.addEventListener(name, proxy)
-        self._listeners.append((target, name, proxy))
+        self._owner.listen(target, name, listener, "media %s handler" % kind)
 
     @property
     def proxies(self):
@@ -124,23 +124,20 @@ class Attachment:
         if not self.attached:
             return
         self.attached = False
-        _ffi.remove_listeners(self._listeners)
-        self._listeners = []
         self._owner.destroy()
 
     # -- dispatch ------------------------------------------------------------
     def _on(self, kind, event):
-        """Every listener lands here; observations never raise into the page."""
+        """Every listener and every replayed record lands here (a listener runs
+        under the guard: a failure is an ``sdk-error`` diagnostic)."""
         try:
             handler = self._handlers.get(kind)
             if handler is None:
                 handler = self._handlers[kind] = getattr(self, "_ev_" + kind.replace(":", "_"))
             handler(event)
-        except Exception as exc:
-            self.player.tracker.diagnose(diag.SDK_ERROR, "media event handler failed",
-                                         {"event": kind, "error": repr(exc)})
-        if self.on_change is not None:
-            self.on_change()
+        finally:
+            if self.on_change is not None:
+                self.on_change()
 
     def _pos(self):
         return _num(self._src.currentTime)
@@ -183,7 +180,7 @@ class Attachment:
 
     def _ev_error(self, event):
         err = self.video.error
-        if _ffi.is_nullish(err):
+        if is_nullish(err):
             self.player.error(None, None)
         else:
             self.player.error(int(err.code), str(err.message or ""))
@@ -196,7 +193,7 @@ class Attachment:
     def _ev_fullscreenchange(self, event):
         el = self.document.fullscreenElement
         on = False
-        if not _ffi.is_nullish(el):
+        if not is_nullish(el):
             on = bool(el.contains(self.video))  # the video itself or an ancestor
         if on != self._fullscreen:
             self._fullscreen = on
@@ -223,41 +220,22 @@ class Attachment:
     def _ev_kaltura_flavor(self, event):
         bitrate = None
         detail = getattr(event, "detail", None)
-        if not _ffi.is_nullish(detail):
+        if not is_nullish(detail):
             value = getattr(detail, "bitrate", None)
-            bitrate = None if _ffi.is_nullish(value) else _num(value)
+            bitrate = None if is_nullish(value) else _num(value)
         self.player.flavor(bitrate)
 
 
-def attach(video, target=None, entry_id=None, on_change=None, document=None, sync=True):
-    """Instrument ``video``.
-
-    ``target``: a ``Player`` (used as is), a ``Tracker`` (a Player is made
-    for ``entry_id`` or the element's ``data-kaltura-entry-id``), an entry id
-    string, or None (both with the page's default tracker from ``start()``).
-    Returns an ``Attachment``; call its ``detach()`` when done."""
-    current = None
-    if isinstance(target, str):
-        entry_id, target = target, None
-    if target is None:
-        from . import page
-
-        current = page.current()
-        if current is None:
-            raise RuntimeError("no tracker: call kaltura_web.browser.start() first or pass a Tracker")
-        target = current.tracker
+def player_for(video, target, entry_id=None):
+    """The Player ``target`` stands for: a ``Player`` (itself) or a ``Tracker``
+    (its player for ``entry_id`` or the element's ``data-kaltura-entry-id``)."""
     if isinstance(target, Player):
-        player = target
-    elif isinstance(target, Tracker):
-        if entry_id is None:
-            value = video.getAttribute("data-kaltura-entry-id")
-            entry_id = None if _ffi.is_nullish(value) else str(value)
-        if not entry_id:
-            raise ValueError("attach needs an entry id (argument or data-kaltura-entry-id)")
-        player = target.player(entry_id)
-    else:
+        return target
+    if not isinstance(target, Tracker):
         raise TypeError("attach target must be a Player, a Tracker or an entry id")
-    handle = Attachment(video, player, document=document, on_change=on_change, sync=sync)
-    if current is not None:
-        current.attachments.append(handle)
-    return handle
+    if entry_id is None:
+        value = video.getAttribute("data-kaltura-entry-id")
+        entry_id = None if is_nullish(value) else str(value)
+    if not entry_id:
+        raise ValueError("attach needs an entry id (argument or data-kaltura-entry-id)")
+    return target.player(entry_id)

@@ -4,11 +4,13 @@ visibilitychange)."""
 
 import json
 
-from ..core import diagnostics as diag
 from ..core.tracker import CLIENT_VER, Tracker
-from . import _ffi, early as _early
+from . import _env, early as _early
+from ._convert import is_nullish
+from ._proxies import ProxyOwner
+from ._timers import eagerly
 from .driver import AsyncSender
-from .media import attach
+from .media import Attachment, player_for
 from .storage import LocalStorageStore
 from .transport import FetchTransport
 
@@ -16,6 +18,7 @@ CONFIG_ELEMENT_ID = "kaltura-web-config"
 READY_EVENT = "kaltura-web:ready"
 EVENT_EVENT = "kaltura-web:event"
 DIAGNOSTIC_EVENT = "kaltura-web:diagnostic"
+ERROR_EVENT = _env.ERROR_EVENT  # the SDK could not start (or failed with no tracker yet)
 BROWSER_CLIENT_VER = CLIENT_VER + " browser"
 
 # configuration keys (JSON / PyScript names) -> meaning
@@ -33,32 +36,20 @@ def current():
 
 
 def _attr(el, name):
-    if _ffi.is_nullish(el):
+    if is_nullish(el):
         return None
     value = el.getAttribute(name)
-    return None if _ffi.is_nullish(value) else str(value)
-
-
-def _pyscript_config():
-    try:
-        from pyscript import config  # PyScript only
-    except Exception:
-        return {}
-    try:
-        data = config.get("kaltura") if hasattr(config, "get") else None
-    except Exception:
-        return {}
-    return dict(data) if isinstance(data, dict) else {}  # never dict() a JS object (MicroPython)
+    return None if is_nullish(value) else str(value)
 
 
 def read_config(explicit=None):
     """Merged configuration: PyScript config key "kaltura" < the JSON script tag
     ``#kaltura-web-config`` < ``<body data-kaltura-*>`` < ``explicit``."""
     config = {}
-    config.update(_pyscript_config())
-    doc = _ffi.js.document
+    config.update(_env.pyscript_config("kaltura"))
+    doc = _env.document()
     tag = doc.getElementById(CONFIG_ELEMENT_ID)
-    if not _ffi.is_nullish(tag):
+    if not is_nullish(tag):
         text = str(tag.textContent or "").strip()
         if text:
             config.update(json.loads(text))
@@ -71,29 +62,24 @@ def read_config(explicit=None):
             config[key] = value
     if explicit:
         config.update(explicit)
-    base = str(_ffi.js.location.href)
     for key in ("serviceUrl", "analyticsUrl", "ksUrl"):
         value = config.get(key)
         if isinstance(value, str) and not value.startswith(("http://", "https://")):
-            config[key] = str(_ffi.js.URL.new(value, base).href)  # relative to the page
+            config[key] = _env.absolute_url(value)  # relative to the page
     if isinstance(config.get("analyticsUrl"), str):
         config["analyticsUrl"] = config["analyticsUrl"].rstrip("/")
     unknown = [k for k in config if k not in CONFIG_KEYS]
     if unknown:
-        _ffi.js.console.warn("kaltura_web: unknown configuration keys " + ", ".join(unknown))
+        _env.log("warn", "kaltura_web: unknown configuration keys " + ", ".join(unknown))
     return config
-
-
-def _seeded_rng():
-    return _ffi.make_rng()
 
 
 def _ks_provider(config):
     """A zero-argument callable returning a KS (or a promise/awaitable of one)."""
     provider = config.get("ksProvider")
     if isinstance(provider, str):
-        fn = getattr(_ffi.js.window, provider, None)
-        if fn is None or _ffi.is_nullish(fn):
+        fn = getattr(_env.window(), provider, None)
+        if is_nullish(fn):
             raise ValueError("ksProvider %r is not a function on window" % provider)
         return lambda: fn()
     if provider is not None:
@@ -103,7 +89,7 @@ def _ks_provider(config):
     url = config.get("ksUrl")
     if url:
         async def fetch_ks():
-            resp = await _ffi.js.fetch(url, _ffi.to_js({"cache": "no-store", "credentials": "same-origin"}))
+            resp = await _env.fetch(url, {"cache": "no-store", "credentials": "same-origin"})
             if not resp.ok:
                 raise RuntimeError("KS URL answered HTTP %s" % resp.status)
             data = json.loads(str(await resp.text()))
@@ -112,77 +98,84 @@ def _ks_provider(config):
     return None
 
 
-def create_tracker(config, store=None, transport=None):
-    """A Tracker with a localStorage queue and an AsyncSender (``tracker.sender``)."""
+def _default_store(config, store):
+    """``store``, else a localStorage queue unless the configuration says ``"storage": "memory"``."""
+    if store is None and config.get("storage", "local") == "local":
+        store = LocalStorageStore(config.get("partnerId"), config.get("userId"),
+                                  budget=config.get("storageBudget"))
+    return store
+
+
+def create_tracker(config, store=None):
+    """The Tracker ``config`` describes: its queue in ``store`` (default:
+    localStorage), the KS provider, and the page events for its hooks.  It
+    sends nothing by itself: ``create_runtime`` adds the sender."""
     partner_id = config.get("partnerId")
     if partner_id is None:
         raise ValueError("kaltura_web: partnerId is required in the configuration")
-    if store is None and config.get("storage", "local") == "local":
-        store = LocalStorageStore(partner_id, config.get("userId"), budget=config.get("storageBudget"))
+    store = _default_store(config, store)
 
     def on_event(data):
-        _ffi.dispatch(_ffi.js.window, EVENT_EVENT, data)
+        _env.dispatch(_env.window(), EVENT_EVENT, data)
 
     def on_diagnostic(entry):
-        _ffi.dispatch(_ffi.js.window, DIAGNOSTIC_EVENT, entry)
+        _env.dispatch(_env.window(), DIAGNOSTIC_EVENT, entry)
 
     options = {}
     for key, opt in (("serviceUrl", "service_url"), ("analyticsUrl", "analytics_url"),
                      ("maxQueue", "max_queue")):
         if config.get(key) is not None:
             options[opt] = config[key]
-    tracker = Tracker(partner_id, clock=_ffi.now, rng=_seeded_rng(), ks=config.get("ks") or None,
+    tracker = Tracker(partner_id, clock=_env.now, rng=_env.make_rng(), ks=config.get("ks") or None,
                       application=config.get("kalturaApplication"),
                       uiconf_id=config.get("uiconfId"),
                       client_ver=config.get("clientVer") or BROWSER_CLIENT_VER,
-                      referrer=config.get("referrer") or str(_ffi.js.location.href),
-                      store=store, on_event=on_event, on_diagnostic=on_diagnostic, **options)
-    sender = AsyncSender(tracker, transport or FetchTransport(), ks_provider=_ks_provider(config),
-                         log=lambda line: _ffi.js.console.debug("kaltura_web: " + line))
-    tracker.sender = sender
-    tracker.engine.on_enqueue = lambda record: sender.kick()  # every new beacon wakes the sender
-    if isinstance(store, LocalStorageStore) and config.get("tabs", True) is not False:
-        from .tabs import TabCoordinator  # one sender tab per namespace (docs/storage.md)
-        tracker.tabs = TabCoordinator(tracker, store, sender).start()
+                      referrer=config.get("referrer") or _env.page_url(),
+                      store=store, ks_provider=_ks_provider(config), on_event=on_event,
+                      on_diagnostic=on_diagnostic, **options)
     return tracker
 
 
-class KalturaWeb:
-    """One page's SDK runtime (``kaltura_web.browser.current()``)."""
+def create_runtime(config, store=None, transport=None):
+    """The page runtime for ``config``: the tracker (``create_tracker``), its
+    ``AsyncSender`` (woken by every new beacon) and, for a localStorage
+    queue, the ``TabCoordinator`` that makes one tab of the origin the sender."""
+    store = _default_store(config, store)
+    tracker = create_tracker(config, store)
+    sender = AsyncSender(tracker, transport or FetchTransport(),
+                         log=lambda line: _env.log("debug", "kaltura_web: " + line))
+    tracker.engine.on_enqueue = lambda record: sender.kick()
+    tabs = None
+    if isinstance(store, LocalStorageStore) and config.get("tabs", True) is not False:
+        from .tabs import TabCoordinator  # one sender tab per namespace (docs/storage.md)
+        tabs = TabCoordinator(tracker, store, sender).start()
+    return KalturaWeb(config, tracker, sender, tabs)
 
-    def __init__(self, config, tracker):
+
+class KalturaWeb:
+    """One page's SDK runtime (``kaltura_web.browser.current()``): ``tracker``,
+    its ``sender`` and, when tabs share the queue, ``tabs``."""
+
+    def __init__(self, config, tracker, sender, tabs=None):
         self.config = config
         self.tracker = tracker
-        self.sender = tracker.sender
+        self.sender = sender
+        self.tabs = tabs
         self.attachments = []
-        self._owner = _ffi.ProxyOwner()
-        self._listeners = []
+        self._owner = ProxyOwner(tracker, "page")  # the page listeners, under the guard
         self.started_at = None
         self.ready_at = None
         self.early = None  # what the early-event snippet recorded (early.Early) or None
         self.early_report = {"snippet": False, "replayed": 0, "reconstructed": []}
 
     # -- lifecycle listeners -------------------------------------------------
-    def _listen(self, target, name, fn):
-        proxy = self._owner.proxy(fn)
-        target.addEventListener(name, proxy)
-        self._listeners.append((target, name, proxy))
-
-    def _guard(self, fn):
-        def handler(event):
-            try:
-                fn(event)
-            except Exception as exc:
-                self.tracker.diagnose(diag.SDK_ERROR, "page handler failed", {"error": repr(exc)})
-        return handler
-
     def watch_page(self):
-        win, doc = _ffi.js.window, _ffi.js.document
-        self.tracker.set_online(bool(_ffi.js.navigator.onLine))
-        self._listen(win, "online", self._guard(lambda e: self.set_online(True)))
-        self._listen(win, "offline", self._guard(lambda e: self.set_online(False)))
-        self._listen(win, "pagehide", self._guard(lambda e: self.flush_now()))
-        self._listen(doc, "visibilitychange", self._guard(self._on_visibility))
+        win, doc, listen = _env.window(), _env.document(), self._owner.listen
+        self.tracker.set_online(_env.is_online())
+        listen(win, "online", lambda e: self.set_online(True))
+        listen(win, "offline", lambda e: self.set_online(False))
+        listen(win, "pagehide", lambda e: self.flush_now())
+        listen(doc, "visibilitychange", self._on_visibility)
 
     def set_online(self, online):
         self.tracker.set_online(online)
@@ -190,13 +183,13 @@ class KalturaWeb:
             self.sender.kick()
 
     def _on_visibility(self, event):
-        if str(_ffi.js.document.visibilityState) == "hidden":
+        if _env.is_hidden():
             self.flush_now()
 
     def flush_now(self):
         """The page is being hidden or unloaded: start the keepalive fetches
         before this handler returns (no later turn of the loop is certain)."""
-        with _ffi.eagerly():
+        with eagerly():
             return self.sender.flush_keepalive()
 
     # -- declarative instrumentation -----------------------------------------
@@ -207,7 +200,7 @@ class KalturaWeb:
         ``sync=False`` leaves catching up with the elements' state to the
         caller (``start()`` replays early events first); ``t0`` is the time of
         WIDGET_LOADED (default now).  Returns the new attachments."""
-        root = root if root is not None else _ffi.js.document
+        root = root if root is not None else _env.document()
         found = root.querySelectorAll("video[data-kaltura-entry-id], audio[data-kaltura-entry-id]")
         known = [a.video for a in self.attachments]
         new = []
@@ -217,11 +210,11 @@ class KalturaWeb:
                 continue
             player = self.tracker.player(str(el.getAttribute("data-kaltura-entry-id")), ready=False)
             player.ready(t=t0)
-            handle = attach(el, player, sync=sync)
+            handle = Attachment(el, player, sync=sync)
             self.attachments.append(handle)
             new.append(handle)
-        if not any(name == "click" for _t, name, _p in self._listeners):
-            self._listen(_ffi.js.document, "click", self._guard(self._on_click))
+        if not self._owner.listens("click"):
+            self._owner.listen(_env.document(), "click", self._on_click)
         return new
 
     def catch_up(self, handles, early=None):
@@ -257,10 +250,10 @@ class KalturaWeb:
 
     def _on_click(self, event):
         target = event.target
-        if _ffi.is_nullish(target) or not hasattr(target, "closest"):
+        if is_nullish(target) or not hasattr(target, "closest"):
             return
         button = target.closest("[data-kaltura-button]")
-        if _ffi.is_nullish(button):
+        if is_nullish(button):
             return
         self.button(_attr(button, "data-kaltura-button") or "", _attr(button, "data-kaltura-entry-id"))
 
@@ -293,8 +286,6 @@ class KalturaWeb:
         for a in self.attachments:
             a.detach()
         self.attachments = []
-        _ffi.remove_listeners(self._listeners)
-        self._listeners = []
         self._owner.destroy()
         self.sender.close()
         if _current[0] is self:
@@ -310,17 +301,17 @@ async def start(config=None, instrument=None, page_load=None, store=None, transp
     that started before), and dispatches ``kaltura-web:ready`` on window.
     From instrumenting to the ready event nothing awaits, so no page event
     falls between the snippet's records and the live listeners."""
-    started = float(_ffi.js.performance.now())
+    started = _env.perf_now()
     if _current[0] is not None:
         return _current[0]
     config = read_config(config)
-    tracker = create_tracker(config, store=store, transport=transport)
-    runtime = KalturaWeb(config, tracker)
+    runtime = create_runtime(config, store=store, transport=transport)
+    tracker = runtime.tracker
     runtime.started_at = started
     _current[0] = runtime
     runtime.watch_page()
     sender = runtime.sender
-    if not tracker.ks and sender.ks_provider is not None:
+    if not tracker.ks and tracker.ks_provider is not None:
         # hold the backlog until the KS arrives: never send a user's beacons without it
         sender.held = True
         if await sender.refresh_ks() is None:
@@ -336,10 +327,32 @@ async def start(config=None, instrument=None, page_load=None, store=None, transp
         runtime.catch_up(handles, early)
     tracker.engine.resume(tracker.clock())
     sender.kick()
-    runtime.ready_at = float(_ffi.js.performance.now())
-    _ffi.dispatch(_ffi.js.window, READY_EVENT, {
+    runtime.ready_at = _env.perf_now()
+    _env.dispatch(_env.window(), READY_EVENT, {
         "partnerId": tracker.partner_id, "readyAt": runtime.ready_at, "startedAt": started,
         "pending": tracker.pending(), "early": runtime.early_report,
         "players": [{"entryId": a.player.entry_id, "sessionId": a.player.session_id}
                     for a in runtime.attachments]})
     return runtime
+
+
+def attach(video, target=None, entry_id=None, on_change=None, document=None, sync=True):
+    """Instrument ``video``.
+
+    ``target``: a ``Player`` (used as is), a ``Tracker`` (a Player is made
+    for ``entry_id`` or the element's ``data-kaltura-entry-id``), an entry id
+    string, or None (both with the page's default tracker from ``start()``).
+    Returns an ``Attachment``; call its ``detach()`` when done."""
+    runtime = None
+    if isinstance(target, str):
+        entry_id, target = target, None
+    if target is None:
+        runtime = current()
+        if runtime is None:
+            raise RuntimeError("no tracker: call kaltura_web.browser.start() first or pass a Tracker")
+        target = runtime.tracker
+    player = player_for(video, target, entry_id)
+    handle = Attachment(video, player, document=document, on_change=on_change, sync=sync)
+    if runtime is not None:
+        runtime.attachments.append(handle)
+    return handle

@@ -30,8 +30,12 @@ that is disabled.
 """
 
 import json
+import random
 
-from . import _ffi
+from ..core.ports import Store
+from . import _env
+from ._convert import call_js, is_nullish
+from ._runtime import IN_BROWSER, js
 
 PREFIX = "kaltura_web"
 MAX_DEAD_LETTERS = 50
@@ -105,9 +109,11 @@ def unpack(queue, body, ctx):
     return rec
 
 
-class LocalStorageStore:
-    """Store interface: load/append/remove/drop_oldest/dead_letter/dead_letters,
-    plus ``observe(key, new_value)`` for the cross-tab ``storage`` event."""
+class LocalStorageStore(Store):
+    """The ``ports.Store`` contract on localStorage, plus ``observe(key,
+    new_value)`` for the cross-tab ``storage`` event and ``read_item`` /
+    ``write_item`` / ``remove_item`` for other keys of the namespace (the
+    tabs' lease)."""
 
     def __init__(self, partner_id, user_id=None, storage=None, prefix=PREFIX,
                  budget=DEFAULT_BUDGET, tab=None):
@@ -129,19 +135,27 @@ class LocalStorageStore:
     # -- backend -------------------------------------------------------------
     def _backend(self):
         if self._storage is None:
-            if not _ffi.IN_BROWSER:
+            if not IN_BROWSER:
                 raise StorageUnavailable("no localStorage outside a browser")
-            storage = _ffi.js.window.localStorage  # may raise SecurityError
-            if _ffi.is_nullish(storage):
+            storage = _env.local_storage()  # may raise SecurityError
+            if storage is None:
                 raise StorageUnavailable("localStorage is not available")
             self._storage = storage
         return self._storage
 
-    def _get(self, key):
+    def read_item(self, key):
+        """The text stored under ``key``, or None; raises what the storage raises."""
         raw = self._backend().getItem(key)
-        if raw is None or _ffi.is_nullish(raw):
+        if is_nullish(raw):
             return None
         return str(raw)
+
+    def write_item(self, key, value):
+        """Store ``value`` (text) under ``key`` as is: no budget, no eviction."""
+        call_js(self._backend(), "setItem", key, value)
+
+    def remove_item(self, key):
+        self._backend().removeItem(key)
 
     def key(self, kind, queue):
         return "%s:%s:%s" % (self.namespace, kind, queue)
@@ -155,7 +169,7 @@ class LocalStorageStore:
         out = []
         for i in range(n):
             k = storage.key(i)
-            if k is not None and not _ffi.is_nullish(k):
+            if not is_nullish(k):
                 out.append(str(k))
         return out
 
@@ -230,7 +244,7 @@ class LocalStorageStore:
         while True:
             cid = _b36(_fnv(text if not salt else text + str(salt)))
             key = self.key("x", cid)
-            stored = self._get(key)  # one read per append: another tab may have pruned it
+            stored = self.read_item(key)  # one read per append: another tab may have pruned it
             if stored is None:
                 self._set(key, text, None)
                 self.used += len(key) + len(text)
@@ -244,7 +258,7 @@ class LocalStorageStore:
     def _read_context(self, cid):
         text = self._contexts.get(cid)
         if text is None:
-            text = self._get(self.key("x", cid))
+            text = self.read_item(self.key("x", cid))
             if text is None:
                 return None
             self._contexts[cid] = text
@@ -260,7 +274,7 @@ class LocalStorageStore:
             key = self._oldest(queue)
             if key is not None:
                 info = self._index_drop(key)
-                self._backend().removeItem(key)
+                self.remove_item(key)
                 self.evicted += 1
                 return (info[0], info[1])
         return None
@@ -270,7 +284,7 @@ class LocalStorageStore:
         nothing more could be evicted."""
         while True:
             try:
-                _ffi.guarded_call(self._backend(), "setItem", key, value)
+                self.write_item(key, value)
                 return True
             except Exception as exc:
                 if not _is_quota(exc) or prefer is None:
@@ -298,7 +312,7 @@ class LocalStorageStore:
         self._head[queue] = 0
         out = []
         for seq, tab, key in found:
-            raw = self._get(key)
+            raw = self.read_item(key)
             rec = self._read_record(queue, key, raw)
             if rec is None:
                 continue
@@ -309,7 +323,7 @@ class LocalStorageStore:
         return out
 
     def _read_record(self, queue, key, raw=None):
-        raw = self._get(key) if raw is None else raw
+        raw = self.read_item(key) if raw is None else raw
         if raw is None:
             return None
         try:
@@ -353,7 +367,7 @@ class LocalStorageStore:
         if cid is not None:
             body["x"] = cid
         counter = self.key("n", queue)
-        raw_n = self._get(counter)
+        raw_n = self.read_item(counter)
         try:
             seq = int(raw_n, 36) if raw_n else 0
         except ValueError:
@@ -379,7 +393,7 @@ class LocalStorageStore:
         if key is None:
             return
         self._index_drop(key)
-        self._backend().removeItem(key)
+        self.remove_item(key)
 
     def drop_oldest(self, queue, count):
         for _ in range(count):
@@ -387,7 +401,7 @@ class LocalStorageStore:
             if key is None:
                 return
             self._index_drop(key)
-            self._backend().removeItem(key)
+            self.remove_item(key)
 
     def observe(self, key, new_value):
         """A ``storage`` event from another tab: ("add", record), ("remove",
@@ -399,7 +413,7 @@ class LocalStorageStore:
         if parsed is None:
             return None
         queue, seq, tab = parsed
-        if new_value is None or _ffi.is_nullish(new_value):
+        if is_nullish(new_value):
             info = self._index_drop(key)
             if info is None:
                 return None
@@ -416,7 +430,7 @@ class LocalStorageStore:
         dead = self._read_list(key)
         dead.append({"record": record, "reason": reason})
         try:
-            _ffi.guarded_call(self._backend(), "setItem", key, _dumps(dead[-MAX_DEAD_LETTERS:]))
+            self.write_item(key, _dumps(dead[-MAX_DEAD_LETTERS:]))
         except Exception as exc:
             if not _is_quota(exc):
                 raise  # a full storage only loses the dead letter
@@ -425,7 +439,7 @@ class LocalStorageStore:
         return self._read_list(self.key("dead", queue))
 
     def _read_list(self, key):
-        raw = self._get(key)
+        raw = self.read_item(key)
         if not raw:
             return []
         try:
@@ -438,14 +452,14 @@ class LocalStorageStore:
         """Remove contexts no stored record refers to (call after a full load)."""
         used = set()
         for key in list(self._live):
-            raw = self._get(key)
+            raw = self.read_item(key)
             if raw and '"x":"' in raw:
                 used.add(raw.split('"x":"', 1)[1].split('"', 1)[0])
         head = self.namespace + ":x:"
         removed = 0
         for key in self._keys():
             if key.startswith(head) and key[len(head):] not in used:
-                self._backend().removeItem(key)
+                self.remove_item(key)
                 self._contexts.pop(key[len(head):], None)
                 removed += 1
         return removed
@@ -455,7 +469,7 @@ class LocalStorageStore:
         head = self.namespace + ":"
         for key in self._keys():
             if key.startswith(head):
-                self._backend().removeItem(key)
+                self.remove_item(key)
         self._reset()
 
     def _reset(self):
@@ -465,14 +479,7 @@ class LocalStorageStore:
 
 
 def _tab_tag():
-    try:
-        import random
-        n = random.getrandbits(20)
-    except Exception:
-        n = 0
-    if _ffi.IN_BROWSER:
-        try:
-            n ^= int(_ffi.js.Math.random() * 1048576)
-        except Exception:
-            pass
+    n = random.getrandbits(20)
+    if IN_BROWSER:
+        n ^= int(js.Math.random() * 1048576)
     return _b36(n)

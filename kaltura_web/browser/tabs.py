@@ -27,7 +27,11 @@ only enqueue.
 """
 
 from ..core import diagnostics as diag
-from . import _ffi
+from . import _env
+from ._convert import is_nullish
+from ._proxies import ProxyOwner
+from ._runtime import js
+from ._timers import Timers
 
 LEASE_SECONDS = 5.0
 RENEW_SECONDS = 1.5
@@ -41,7 +45,7 @@ class TabCoordinator:
         self.engine = tracker.engine
         self.store = store
         self.sender = sender
-        self.timers = timers if timers is not None else _ffi.Timers()
+        self.timers = timers if timers is not None else Timers(tracker)
         self.use_locks = use_locks
         self.lease = lease
         self.renew = renew
@@ -53,8 +57,7 @@ class TabCoordinator:
         self.forgotten = 0
         self.reloads = 0
         self.stopped = False
-        self._owner = _ffi.ProxyOwner()
-        self._listeners = []
+        self._owner = ProxyOwner(tracker, "tabs")  # listeners and lock callbacks, under the guard
         self._release = None
 
     def _diag(self, message, code=diag.TAB_FALLBACK, **details):
@@ -69,17 +72,10 @@ class TabCoordinator:
         sends nothing until this tab holds the role."""
         self.sender.active = False
         self.sender.coordinator = self
-        win = _ffi.js.window
-        self._listen(win, "storage", self._on_storage)
-        self._listen(win, "pagehide", self._on_pagehide)
-        locks = None
-        if self.use_locks is not False:
-            try:
-                locks = _ffi.js.navigator.locks
-            except Exception:
-                locks = None
-            if locks is not None and _ffi.is_nullish(locks):
-                locks = None
+        win = _env.window()
+        self._owner.listen(win, "storage", self._on_storage)
+        self._owner.listen(win, "pagehide", self._on_pagehide)
+        locks = _env.web_locks() if self.use_locks is not False else None
         if locks is not None:
             self.mode = "locks"
             self._request_lock(locks)
@@ -103,22 +99,10 @@ class TabCoordinator:
                 pass
         if self.mode == "lease":
             self._drop_lease()
-        _ffi.remove_listeners(self._listeners)
-        self._listeners = []
         self.timers.cancel_all()
-        # the lock callback's proxies must live until the browser calls them;
-        # after a stop nothing calls them any more
+        # removes the listeners; the lock callback's proxies had to live until
+        # the browser called them, after a stop nothing calls them any more
         self._owner.destroy()
-
-    def _listen(self, target, name, fn):
-        def guarded(event):
-            try:
-                fn(event)
-            except Exception as exc:
-                self._diag("tab coordination failed", error=repr(exc), on=name)
-        proxy = self._owner.proxy(guarded)
-        target.addEventListener(name, proxy)
-        self._listeners.append((target, name, proxy))
 
     # -- the role ----------------------------------------------------------------
     def _become_sender(self):
@@ -154,7 +138,7 @@ class TabCoordinator:
             def executor(resolve, reject):
                 holder.append(resolve)
 
-            promise = _ffi.js.Promise.new(owner.proxy(executor))
+            promise = js.Promise.new(owner.proxy(executor))
             self._release = holder[0] if holder else None
             try:
                 self._become_sender()
@@ -176,11 +160,8 @@ class TabCoordinator:
             failed(exc)
 
     # -- lease fallback -------------------------------------------------------------
-    def _storage(self):
-        return self.store._backend()
-
     def _read_lease(self):
-        raw = self.store._get(self.lease_key)
+        raw = self.store.read_item(self.lease_key)
         if not raw or ":" not in raw:
             return None, 0.0
         holder, _sep, expiry = raw.rpartition(":")
@@ -190,7 +171,7 @@ class TabCoordinator:
             return None, 0.0
 
     def _now_ms(self):
-        return _ffi.now_ms()  # js.Date.now() wraps on MicroPython (int32)
+        return _env.now_ms()  # js.Date.now() wraps on MicroPython (int32)
 
     def _lease_tick(self):
         if self.stopped:
@@ -199,7 +180,7 @@ class TabCoordinator:
             holder, expiry = self._read_lease()
             now = self._now_ms()
             if holder == self.store.tab or holder is None or expiry <= now:
-                self._storage().setItem(self.lease_key, "%s:%d" % (self.store.tab, now + self.lease * 1000))
+                self.store.write_item(self.lease_key, "%s:%d" % (self.store.tab, now + self.lease * 1000))
                 if self.is_sender:
                     pass
                 else:
@@ -221,7 +202,7 @@ class TabCoordinator:
         try:
             holder, _expiry = self._read_lease()
             if holder == self.store.tab:
-                self._storage().removeItem(self.lease_key)
+                self.store.remove_item(self.lease_key)
         except Exception:
             pass
 
@@ -232,7 +213,7 @@ class TabCoordinator:
 
     def _on_storage(self, event):
         key = event.key
-        if _ffi.is_nullish(key):  # localStorage.clear() in another tab
+        if is_nullish(key):  # localStorage.clear() in another tab
             self.engine.reload(self.tracker.clock())
             return
         key = str(key)
@@ -240,9 +221,9 @@ class TabCoordinator:
             return
         if key == self.lease_key and self.mode == "lease":
             value = event.newValue
-            if self.is_sender and not _ffi.is_nullish(value) and not str(value).startswith(self.store.tab + ":"):
+            if self.is_sender and not is_nullish(value) and not str(value).startswith(self.store.tab + ":"):
                 self._lose_sender()
-            elif not self.is_sender and _ffi.is_nullish(value):
+            elif not self.is_sender and is_nullish(value):
                 self._lease_tick_soon()
             return
         change = self.store.observe(key, event.newValue)
@@ -260,7 +241,7 @@ class TabCoordinator:
         holder, expiry = self._read_lease()
         if holder is None:
             try:
-                self._storage().setItem(self.lease_key, "%s:%d" % (self.store.tab, self._now_ms() + self.lease * 1000))
+                self.store.write_item(self.lease_key, "%s:%d" % (self.store.tab, self._now_ms() + self.lease * 1000))
             except Exception:
                 return
             self.timers.call_later(CONFIRM_SECONDS, self._confirm_lease)

@@ -113,7 +113,7 @@ def _queue_line(tracker, entry, default_entry, session_ids):
         raise ValueError("no entryId (and no --entry-id)")
     session = entry.get("sessionId")
     if session is None:
-        session = session_ids.setdefault(entry_id, tracker._new_id())
+        session = session_ids.setdefault(entry_id, tracker.new_id())
     tracker.report(event_type, entry_id, session_id=session, current_point=entry.get("currentPoint"),
                    duration=entry.get("duration"), seek=entry.get("seek"), t=t)
 

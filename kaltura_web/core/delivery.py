@@ -1,26 +1,17 @@
 """Ordered, at-least-once delivery of beacon records (pure logic).
 
 The engine owns one FIFO queue per endpoint (stats.collect, trackEvent) and
-decides *what* to send *when*; a driver (CPython, browser) does the I/O:
+keeps its state: which records wait, which batch is out, and whether the
+queue may send (idle), waits to retry, or is paused for a KS or a wrong
+endpoint.  The sender core (``sender.SenderCore``) turns each answer into
+``settle_batch`` outcomes; the drivers around it only do the I/O.
 
-    for record in engine.ready(now):          # at most one in flight per queue
-        answer = transport.send(encode(record, engine.ks, ...))
-        engine.settle(record, classify(...), now)
-    sleep_until(engine.next_wakeup())
-
-Records are written to the Store before they can be sent and removed only
-when accepted or dead-lettered as bad beacons.  The KS is held in memory
-only and attached by the driver at send time.  A Store that fails (quota,
+Records are written to the Store (``ports.Store``) before they can be sent
+and removed only when accepted or dead-lettered as bad beacons.  The KS is
+held in memory only and attached at send time.  A Store that fails (quota,
 storage disabled) is dropped: the engine keeps the queue in memory and says
-so through diagnostics, never raising into the host.
-
-Store contract (all methods may raise; the engine catches):
-``load(queue)`` -> records in FIFO order; ``append(queue, record)`` -> None,
-or a list of ``(queue, beacon_id)`` the store evicted to make room (oldest
-first; it may end with ``record`` itself when it could not be stored: the
-engine then keeps it in memory only); ``remove(queue, beacon_id)``;
-``drop_oldest(queue, count)``; ``dead_letter``/``dead_letters``.  Evicted
-records leave the in-memory queue too (except one in flight, whose answer is
+so through diagnostics, never raising into the host.  Records the store
+evicted leave the in-memory queue too (except one in flight, whose answer is
 still coming), so memory and storage agree.  Several engines (browser tabs)
 may share one store: ``reload(now)`` re-reads it, ``adopt``/``forget`` apply
 one record another engine stored or removed.
@@ -28,10 +19,10 @@ one record another engine stored or removed.
 
 from . import diagnostics as diag
 from .encoding import ACCEPTED, AUTH, BAD_BEACON, CONFIG, QUEUES, worst_outcome
+from .ports import MemoryStore
+from .retry import RetryPolicy
 from .validation import ks as _check_ks
 
-BACKOFF = (1.0, 2.0, 4.0)  # seconds before retries 1, 2, 3 (guide 11.3)
-STALLED_BACKOFF = (8.0, 16.0, 32.0, 60.0)  # then timers grow, capped at 60 s
 DEFAULT_MAX_QUEUE = 1000
 
 # queue states
@@ -41,44 +32,9 @@ STALLED = "stalled"  # retries used up; waits for a trigger or the long timer
 PAUSED_AUTH = "paused_auth"
 PAUSED_CONFIG = "paused_config"
 
-# actions for the driver
-NEED_KS = "need_ks"
-
-
-class MemoryStore:
-    """A Store that keeps everything in memory (tests, and the fallback)."""
-
-    def __init__(self):
-        self.queues = {}
-        self.dead = {}
-
-    def load(self, queue):
-        return list(self.queues.get(queue, []))
-
-    def append(self, queue, record):
-        self.queues.setdefault(queue, []).append(record)
-        return None
-
-    def remove(self, queue, beacon_id):
-        items = self.queues.get(queue, [])
-        for i in range(len(items)):
-            if items[i]["i"] == beacon_id:
-                del items[i]
-                return
-
-    def drop_oldest(self, queue, count):
-        items = self.queues.get(queue, [])
-        del items[:count]
-
-    def dead_letter(self, queue, record, reason):
-        self.dead.setdefault(queue, []).append({"record": record, "reason": reason})
-
-    def dead_letters(self, queue):
-        return list(self.dead.get(queue, []))
-
 
 class _Queue:
-    __slots__ = ("name", "items", "state", "attempts", "stalls", "due", "batch")
+    __slots__ = ("name", "items", "state", "attempts", "stalls", "due", "hold", "batch")
 
     def __init__(self, name, items):
         self.name = name
@@ -87,6 +43,7 @@ class _Queue:
         self.attempts = 0  # failed sends of the head record in this round
         self.stalls = 0
         self.due = 0.0
+        self.hold = 0.0  # the server asked (Retry-After) not to send before this time
         self.batch = []  # the records of the request that is out (head first), or []
 
     @property
@@ -96,9 +53,16 @@ class _Queue:
 
 
 class DeliveryEngine:
-    def __init__(self, store=None, max_queue=DEFAULT_MAX_QUEUE, diagnostics=None):
+    """The queues of one tracker.  ``store``: a ``ports.Store`` (default in
+    memory); ``retry``: the ``RetryPolicy``; ``diagnostics``: called as
+    ``(code, message, details, lost, count)`` for each runtime problem."""
+
+    def __init__(self, store=None, max_queue=DEFAULT_MAX_QUEUE, diagnostics=None, retry=None):
         if type(max_queue) is not int or max_queue < 1:
             raise ValueError("max_queue must be a positive integer, got %r" % (max_queue,))
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise TypeError("retry must be a RetryPolicy, got %s" % type(retry).__name__)
+        self.retry = retry if retry is not None else RetryPolicy()
         self.store = store if store is not None else MemoryStore()
         self.max_queue = max_queue
         self._diag = diagnostics
@@ -111,7 +75,6 @@ class DeliveryEngine:
         self.dead_count = 0
         self.accepted = 0
         self.store_failed = False
-        self._ks_asked = False  # the KS provider was asked in this auth episode
         self.on_enqueue = None  # called after each enqueue (drivers wake up on it)
         self.queues = {}
         for name in QUEUES:
@@ -145,6 +108,10 @@ class DeliveryEngine:
 
     def records(self, queue):
         return list(self.queues[queue].items)
+
+    def in_flight(self, queue):
+        """The records of ``queue``'s request that is out (head first), or []."""
+        return list(self.queues[queue].batch)
 
     def enqueue(self, record, now):
         """Persist ``record`` then queue it; overflow drops the oldest."""
@@ -186,8 +153,8 @@ class DeliveryEngine:
             if record["i"] == beacon_id:
                 self._remove(q, record)
                 self.accepted += 1
-                if q.state in (WAITING, STALLED):
-                    q.state, q.attempts = IDLE, 0
+                if q.state in (WAITING, STALLED):  # never a pause: that needs a KS or a restart
+                    self._restart(q, now)
                 return True
         return False
 
@@ -280,30 +247,31 @@ class DeliveryEngine:
         return out
 
     def settle(self, record, outcome, reason, now):
-        """Apply the answer to a sent record; returns driver actions."""
+        """Apply the answer to a sent record (see ``settle_batch``)."""
         return self.settle_batch(record["k"], [(record, outcome, reason)], now)
 
-    def settle_batch(self, queue, results, now):
+    def settle_batch(self, queue, results, now, retry_after=None):
         """Apply the answers to a batch slot by slot: the calls of a
         multirequest run independently on the server, so an accepted record
         leaves the queue (it is never sent again) and a bad beacon is
         dead-lettered wherever it sits.  Records whose call failed otherwise
         (auth, config, transient) stay queued at the head, in order, and the
         worst of those failures sets the queue's state.  ``results``:
-        [(record, outcome, reason)], in the batch's order."""
+        [(record, outcome, reason)], in the batch's order; ``retry_after``:
+        the seconds the server asked to wait, if it did.  Returns False for
+        an answer to a batch that is not in flight (ignored), else True."""
         q = self.queues[queue]
         head = results[0][0] if results else None
         if head is None or q.in_flight is None or q.in_flight["i"] != head["i"]:
             self._report(diag.STRAY_ANSWER, "answer for a record not in flight ignored",
                          beacon=head["i"] if head else None)
-            return []
+            return False
         q.batch = []
         failure = None  # (outcome, reason) of the worst call that keeps its record queued
         for record, outcome, reason in results:
             if outcome == ACCEPTED:
                 self._remove(q, record)
                 self.accepted += 1
-                self._ks_asked = False
             elif outcome == BAD_BEACON:
                 self._remove(q, record)
                 self.dead_count += 1
@@ -316,8 +284,9 @@ class DeliveryEngine:
             q.attempts, q.stalls = 0, 0  # the head moved on: a new round of retries
         if failure is None:
             q.state = IDLE
-            return []
-        return self._fail(q, failure[0], failure[1], now)
+        else:
+            self._fail(q, failure[0], failure[1], now, retry_after)
+        return True
 
     def reject(self, record, reason, now):
         """A record in flight that can never be sent (it cannot be encoded):
@@ -325,29 +294,28 @@ class DeliveryEngine:
         for q in self.queues.values():
             if q.in_flight is record:
                 return self.settle_batch(q.name, [(record, BAD_BEACON, reason)], now)
-        return []
+        return False
 
-    def _fail(self, q, outcome, reason, now):
-        """Apply a failure that keeps records queued; returns driver actions."""
+    def _fail(self, q, outcome, reason, now, retry_after=None):
+        """Apply a failure that keeps records queued: pause for a KS or an
+        endpoint, or wait as the retry policy says."""
         if outcome == AUTH:
             self._pause_auth(reason)
-            if not self._ks_asked:
-                self._ks_asked = True
-                return [NEED_KS]
         elif outcome == CONFIG:
             q.state = PAUSED_CONFIG
             self._report(diag.ENDPOINT_MISCONFIGURED, "endpoint misconfigured; queue paused", queue=q.name, reason=reason)
         else:  # TRANSIENT
             q.attempts += 1
-            if q.attempts <= len(BACKOFF):
+            stalled, wait = self.retry.schedule(q.attempts, q.stalls, retry_after)
+            q.due = now + wait
+            if retry_after is not None:
+                q.hold = now + retry_after
+            if not stalled:
                 q.state = WAITING
-                q.due = now + BACKOFF[q.attempts - 1]
             else:
                 q.state = STALLED
-                q.due = now + STALLED_BACKOFF[min(q.stalls, len(STALLED_BACKOFF) - 1)]
                 q.stalls += 1
                 self._report(diag.RETRIES_EXHAUSTED, "retries used up; waiting for a trigger", queue=q.name, reason=reason)
-        return []
 
     def next_wakeup(self):
         """The earliest time a waiting queue becomes due, or None."""
@@ -374,13 +342,14 @@ class DeliveryEngine:
         if changed and ks:
             for q in self.queues.values():
                 if q.state == PAUSED_AUTH:
-                    q.state, q.attempts = IDLE, 0
+                    self._restart(q, now)
 
     def resume(self, now):
-        """Start-up / reconfiguration: every paused or stalled queue tries again."""
+        """Start-up / reconfiguration: every paused or stalled queue tries
+        again (not before a time the server asked for)."""
         for q in self.queues.values():
             if q.state in (PAUSED_CONFIG, STALLED, WAITING):
-                q.state, q.attempts, q.due = IDLE, 0, now
+                self._restart(q, now)
 
     def status(self):
         return {q.name: {"state": q.state, "pending": len(q.items), "attempts": q.attempts}
@@ -439,4 +408,12 @@ class DeliveryEngine:
 
     def _trigger(self, q, now, new_beacon):
         if q.state == STALLED or (q.state == WAITING and not new_beacon):
-            q.state, q.attempts, q.due = IDLE, 0, now
+            self._restart(q, now)
+
+    def _restart(self, q, now):
+        """A new round of retries: send now, or when the server's Retry-After ends."""
+        q.attempts = 0
+        if now < q.hold:
+            q.state, q.due = WAITING, q.hold
+        else:
+            q.state, q.due = IDLE, now

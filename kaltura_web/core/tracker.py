@@ -1,8 +1,9 @@
 """The Tracker: the SDK's public face, still free of I/O.
 
-It turns API calls and player observations into beacon records, queues them
-in its ``DeliveryEngine`` and hands ready requests to whichever driver runs
-it (``kaltura_web.cpython`` on servers, ``kaltura_web.browser`` in pages).
+It turns API calls and player observations into beacon records and queues
+them in its ``DeliveryEngine``; its ``sender_core`` (``sender.SenderCore``)
+tells whichever sender runs it (``kaltura_web.cpython`` on servers,
+``kaltura_web.browser`` in pages) what to send and what each answer means.
 Clock and random source are injected; the edges pass real ones.
 """
 
@@ -10,10 +11,11 @@ from . import catalog
 from . import diagnostics as diag
 from ._compat import is_int, uuid4
 from .diagnostics import Diagnostics
-from .delivery import DEFAULT_MAX_QUEUE, NEED_KS, DeliveryEngine
-from .encoding import (QUEUES, STATS, classify, classify_batch, encode_head, stats_record, track_record,
-                       worst_outcome)
+from .delivery import DEFAULT_MAX_QUEUE, DeliveryEngine
+from .encoding import QUEUES, stats_record, track_record
 from .protocol import StatsCollectProtocol
+from .retry import RetryPolicy
+from .sender import KEEPALIVE_BUDGET, SenderCore, mask_ks, response_of
 from .session import PlaybackSession
 from .validation import MAX_SECONDS, hook, identifier, seconds, text, timestamp, url
 from .validation import ks as _check_ks
@@ -23,16 +25,8 @@ DEFAULT_ANALYTICS_URL = "https://analytics.kaltura.com"
 CLIENT_VER = "kaltura_web:0.1.0"
 DEFAULT_BATCH_SIZE = 50  # stats.collect beacons per multirequest when a backlog drains
 
-
-def mask_ks(ks, empty="<none>"):
-    """A KS shortened for logs: the first 8 and last 4 characters of it, nothing
-    of a short one.  The only form in which a KS is ever printed or stored."""
-    if not ks:
-        return empty
-    ks = str(ks)
-    if len(ks) <= 16:
-        return "…"
-    return ks[:8] + "…" + ks[-4:]
+__all__ = ["CLIENT_VER", "DEFAULT_ANALYTICS_URL", "DEFAULT_SERVICE_URL", "Player", "Tracker",
+           "mask_ks"]  # mask_ks lives with the senders' log lines (sender.py)
 
 
 class Tracker:
@@ -40,14 +34,16 @@ class Tracker:
 
     Required: ``partner_id``, and the injected ``clock`` (returns float Unix
     seconds) and ``rng`` (has ``getrandbits``).  ``service_url`` includes
-    ``/api_v3``; ``analytics_url`` is an origin.
+    ``/api_v3``; ``analytics_url`` is an origin.  ``ks_provider`` (called by
+    the senders when the KS is rejected) returns a fresh KS; ``retry`` is a
+    ``RetryPolicy``.
     """
 
     def __init__(self, partner_id, clock, rng, service_url=DEFAULT_SERVICE_URL,
                  analytics_url=DEFAULT_ANALYTICS_URL, ks=None, ks_provider=None,
                  application=None, uiconf_id=None, client_ver=CLIENT_VER, referrer=None,
                  store=None, max_queue=DEFAULT_MAX_QUEUE, on_event=None, on_diagnostic=None,
-                 protocol=None, batch_size=DEFAULT_BATCH_SIZE):
+                 protocol=None, batch_size=DEFAULT_BATCH_SIZE, retry=None):
         # every argument is checked before anything is built: a wrong one changes nothing
         partner_id = identifier(partner_id, "partner_id")
         if not callable(clock):
@@ -61,6 +57,8 @@ class Tracker:
             uiconf_id = identifier(uiconf_id, "uiconf_id")
         if not is_int(batch_size) or batch_size < 1:
             raise ValueError("batch_size must be a positive integer, got %r" % (batch_size,))
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise TypeError("retry must be a RetryPolicy, got %s" % type(retry).__name__)
         if ks is not None:
             _check_ks(ks)
         self.partner_id = partner_id
@@ -78,8 +76,8 @@ class Tracker:
         self.diagnostics = self._diagnostics.entries  # [{"code", "message", "details"}], oldest first
         self.lost = self._diagnostics.lost  # reason -> beacons lost for good
         self.protocol = protocol if protocol is not None else StatsCollectProtocol()
-        self.engine = DeliveryEngine(store, max_queue, self.diagnose)
-        self.needs_ks = False  # the last answer rejected the KS and the provider should be asked
+        self.engine = DeliveryEngine(store, max_queue, self.diagnose, retry)
+        self.sender_core = SenderCore(self)
         self.players = []
         if ks is not None:
             self.set_ks(ks)
@@ -91,7 +89,9 @@ class Tracker:
         report their own problems through this too."""
         return self._diagnostics.report(code, message, details, lost, count)
 
-    def _new_id(self):
+    def new_id(self):
+        """A fresh random id (UUID 4 text) from the tracker's random source:
+        beacon ids, and session ids for ``report``."""
         return uuid4(self.rng)
 
     def _now(self, t):
@@ -144,7 +144,7 @@ class Tracker:
                 except Exception as exc:
                     self.diagnose(diag.HOOK_FAILED, "on_event hook raised", {"error": repr(exc)})
             for record in self.protocol.records(event, player.entry_id, self.partner_id,
-                                                self.context, self._new_id):
+                                                self.context, self.new_id):
                 self.engine.enqueue(record, self.clock())
 
     def report(self, event_type, entry_id, session_id=None, current_point=None, duration=None,
@@ -164,8 +164,8 @@ class Tracker:
             raise TypeError("seek must be True or False")
         t = self._now(t)
         if session_id is None:
-            session_id = self._new_id()
-        record = stats_record(self._new_id(), event_type, self.partner_id, entry_id, session_id,
+            session_id = self.new_id()
+        record = stats_record(self.new_id(), event_type, self.partner_id, entry_id, session_id,
                               t, self.context, current_point, duration, seek)
         self.engine.enqueue(record, self.clock())
         return record
@@ -187,54 +187,25 @@ class Tracker:
             text(entry_id, "entry_id", blank=False)
         fields["entryId"] = entry_id
         fields["kalturaApplication"] = text(application, "application") or self.application
-        record = track_record(self._new_id(), event_type, self.partner_id, self._now(t), fields)
+        record = track_record(self.new_id(), event_type, self.partner_id, self._now(t), fields)
         self.engine.enqueue(record, self.clock())
         return record
 
-    # -- delivery, for drivers ----------------------------------------------
+    # -- delivery, for drivers (see sender.SenderCore) ------------------------
     def due_requests(self, now=None):
-        """Requests to send now: at most one per endpoint queue.  A stats.collect
-        backlog goes out as ordered multirequest batches (up to ``batch_size``
-        beacons and ``MAX_BATCH_BYTES``); a single beacon as itself.  A record
-        that cannot be encoded is dead-lettered here and the queue goes on."""
-        now = self.clock() if now is None else now
-        out = []
-        rejected = True
-        while rejected:
-            rejected = False
-            for batch in self.engine.ready_batches(now, {STATS: self.batch_size}):
-                # records the request does not carry (byte cap, or behind one that cannot
-                # be encoded) stay queued: the answer settles only those sent
-                request, reason = encode_head(batch, self.engine.ks, self.service_url,
-                                              self.analytics_url)
-                if request is None:
-                    self.engine.reject(batch[0], reason, now)
-                    rejected = True
-                else:
-                    out.append(request)
-        return out
+        """Requests to send now: at most one per endpoint queue (``SenderCore.due``)."""
+        return self.sender_core.due(now)
 
-    def handle_response(self, request, status, body, now=None):
-        """Feed the answer to ``request`` (status None: no answer), settling
-        each beacon it carries on its own.  Returns the worst outcome among
-        them (``"accepted"`` only when all were); when the KS was rejected it
-        is ``"auth"`` and ``needs_ks`` tells whether the driver should ask
-        the KS provider."""
-        now = self.clock() if now is None else now
-        queue = self.engine.queues[request.queue]
-        batch = queue.batch
-        if not batch or batch[0]["i"] != request.beacon_id:
-            self.diagnose(diag.STRAY_ANSWER, "answer for a beacon not in flight", {"beacon": request.beacon_id})
-            return classify(status, body)[0]
-        records = batch[:len(request.beacon_ids)]
-        if len(records) == 1:
-            outcomes = [classify(status, body)]
-        else:
-            outcomes = classify_batch(status, body, len(records))
-        results = [(records[i], outcomes[i][0], outcomes[i][1]) for i in range(len(records))]
-        actions = self.engine.settle_batch(request.queue, results, now)
-        self.needs_ks = NEED_KS in actions
-        return worst_outcome([outcome for outcome, _ in outcomes])
+    def handle_response(self, request, status, body, now=None, headers=None):
+        """Feed the answer to ``request`` (``status`` None: no answer came),
+        settling each beacon it carries on its own; returns the worst outcome
+        among them (``"accepted"`` only when all were).  Senders use
+        ``sender_core.receive``, which also says when to ask for a KS."""
+        return self.sender_core.receive(request, response_of(status, body, headers), now).outcome
+
+    def keepalive_requests(self, budget_bytes=KEEPALIVE_BUDGET, exclude=()):
+        """The queue as requests for a page going away (``SenderCore.keepalive_requests``)."""
+        return self.sender_core.keepalive_requests(budget_bytes, exclude)
 
     def next_wakeup(self):
         return self.engine.next_wakeup()

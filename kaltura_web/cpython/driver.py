@@ -1,23 +1,26 @@
-"""A synchronous delivery driver for servers, kiosks and batch jobs."""
+"""A synchronous sender for servers, kiosks and batch jobs: a thin loop around
+the core's ``SenderCore`` that only sends requests and sleeps."""
 
 import os
 import random
 import time
 
-from ..core.tracker import Tracker, mask_ks
+from ..core.ports import raised
+from ..core.tracker import Tracker
 from .store import SQLiteStore
 from .transport import UrllibTransport
 
 
 class SyncSender:
-    """Sends a tracker's queue with a blocking transport.
+    """Sends a tracker's queue with a blocking transport (``ports.Transport``).
 
     ``clock``/``sleep`` are injected so tests run the real schedule on a fake
     clock without sleeping.  ``log`` receives one line per notable step (a KS
-    appears only masked)."""
+    appears only masked).  ``sent`` counts the beacons accepted."""
 
     def __init__(self, tracker, transport=None, clock=None, sleep=None, log=None):
         self.tracker = tracker
+        self.core = tracker.sender_core
         self.transport = transport if transport is not None else UrllibTransport()
         self.clock = clock if clock is not None else tracker.clock
         self.sleep = sleep if sleep is not None else time.sleep
@@ -25,42 +28,36 @@ class SyncSender:
         self.sent = 0
 
     def _log(self, line):
-        if self.log is not None:
+        if self.log is not None and line:
             self.log(line)
 
     def pump(self):
         """Send whatever is due now, until nothing more is; returns the number of answers."""
         answers = 0
         while True:
-            requests = self.tracker.due_requests(self.clock())
+            requests = self.core.due(self.clock())
             if not requests:
                 return answers
             for req in requests:
-                status, body = self.transport.send(req)
+                try:
+                    answer = self.transport.send(req)
+                except Exception as exc:  # a custom transport should return it; the batch must not stick
+                    answer = raised(exc)
+                step = self.core.receive(req, answer, self.clock())
                 answers += 1
-                outcome = self.tracker.handle_response(req, status, body, self.clock())
-                if outcome == "accepted":
-                    self.sent += 1
-                else:
-                    self._log("beacon %s: %s (HTTP %s)" % (req.beacon_id[:8], outcome, status))
-                if outcome == "auth" and self.tracker.needs_ks:
+                self.sent += step.accepted
+                self._log(step.note)
+                if step.ask_ks:
                     self._refresh_ks()
 
     def _refresh_ks(self):
-        provider = self.tracker.ks_provider
-        if provider is None:
-            self._log("KS rejected and no KS provider: delivery paused")
-            return
+        """Ask the tracker's KS provider for a KS and use it (the core said so)."""
         try:
-            answer = provider()
+            answer = self.core.ks_provider()
         except Exception as exc:
             self._log("KS provider failed: %r" % (exc,))
             return
-        ks = self.tracker.provider_ks(answer)
-        if ks is None:
-            self._log("KS provider gave no usable KS: delivery paused")
-        else:
-            self._log("new KS from provider: %s" % mask_ks(ks))
+        self._log(self.core.take_ks(answer)[1])
 
     def flush(self, timeout=30.0, on_progress=None):
         """Deliver everything, waiting out retries, for at most ``timeout``
@@ -73,7 +70,7 @@ class SyncSender:
                 on_progress(self.tracker.pending())
             if self.tracker.pending() == 0:
                 return True
-            wake = self.tracker.next_wakeup()
+            wake = self.core.next_wakeup()
             now = self.clock()
             if wake is None or wake > deadline:
                 return False

@@ -13,6 +13,8 @@ import os
 import sqlite3
 import threading
 
+from ..core.ports import Store
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS queue (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -102,8 +104,9 @@ def _open(path):
     return db
 
 
-class SQLiteStore:
-    """Raises ``QueueStoreError`` when ``path`` cannot hold the queue."""
+class SQLiteStore(Store):
+    """The ``ports.Store`` contract on one SQLite file; raises
+    ``QueueStoreError`` when ``path`` cannot hold the queue."""
 
     def __init__(self, path, namespace=""):
         self.path = str(path)

@@ -39,23 +39,23 @@ def test_partner_id_accepts_digit_strings():
     assert Tracker("4242", clock=FakeClock(), rng=random.Random(1)).partner_id == 4242
 
 
-@pytest.mark.parametrize("call", [
-    lambda t: t.player(""),
-    lambda t: t.player(None),
-    lambda t: t.report(41, "e"),
-    lambda t: t.report(0, "e"),
-    lambda t: t.report("3", "e"),
-    lambda t: t.report(3, "e", current_point="12"),
-    lambda t: t.report(3, "e", seek="yes"),
-    lambda t: t.button_click(None, "x"),
-    lambda t: t.page_load(page_type=5),
-    lambda t: t.player("e").progress("ten"),
-    lambda t: t.player("e").ad_start("banner"),
-    lambda t: t.player("e").observe("explode"),
+@pytest.mark.parametrize("call, error, match", [
+    (lambda t: t.player(""), ValueError, "entry_id must be a non-empty string"),
+    (lambda t: t.player(None), TypeError, "entry_id must be a string"),
+    (lambda t: t.report(41, "e"), ValueError, "event_type must be a stats.collect type 1-40, got 41"),
+    (lambda t: t.report(0, "e"), ValueError, "event_type must be a stats.collect type 1-40, got 0"),
+    (lambda t: t.report("3", "e"), ValueError, "event_type must be a stats.collect type"),
+    (lambda t: t.report(3, "e", current_point="12"), TypeError, "current_point must be a number"),
+    (lambda t: t.report(3, "e", seek="yes"), TypeError, "seek must be True or False"),
+    (lambda t: t.button_click(None, "x"), TypeError, "button_type must be a string"),
+    (lambda t: t.page_load(page_type=5), TypeError, "page_type must be a string"),
+    (lambda t: t.player("e").progress("ten"), TypeError, "position must be a number"),
+    (lambda t: t.player("e").ad_start("banner"), ValueError, "ad_start slot must be one of"),
+    (lambda t: t.player("e").observe("explode"), ValueError, "unknown observation 'explode'"),
 ])
-def test_api_misuse_raises(call):
-    """Wrong arguments from the developer raise TypeError/ValueError at the call."""
-    with pytest.raises((TypeError, ValueError)):
+def test_api_misuse_raises(call, error, match):
+    """Wrong arguments from the developer raise the exact exception, naming the argument, at the call."""
+    with pytest.raises(error, match=match):
         call(make_tracker())
 
 

@@ -2,7 +2,7 @@
 
 Pure: no Flask, no SQLite.  Event types come from ``kaltura_web.core.catalog``.
 
-* ``playback_sessions``: one ``PlaybackSession`` per (sessionId, entryId): plays,
+* ``playback_sessions``: one ``StoredPlayback`` per (sessionId, entryId): plays,
   loads, quartiles reached, buffering, furthest playhead, completion.
 * ``playback_metrics``: Kaltura's metric columns for a group of sessions.
 * ``engagement_ranking``: Kaltura's 0..10 engagement score of a report row.
@@ -29,7 +29,7 @@ COUNTED = {STATS_TYPE_BY_NAME[name]: attr for name, attr in (
 
 
 @dataclass
-class PlaybackSession:
+class StoredPlayback:
     """What one playback session (sessionId + entryId, stats.collect only) did."""
 
     session_id: str
@@ -97,15 +97,15 @@ class PlaybackSession:
             self.furthest = point
 
 
-def playback_sessions(events) -> list[PlaybackSession]:
+def playback_sessions(events) -> list[StoredPlayback]:
     """Group stats.collect events by (sessionId, entryId), in order of first arrival."""
-    sessions: dict[tuple, PlaybackSession] = {}
+    sessions: dict[tuple, StoredPlayback] = {}
     for ev in sorted(events, key=lambda e: e.get("seq") or 0):
         if ev.get("service", "stats") != "stats" or not ev.get("session_id"):
             continue
         key = (ev["session_id"], ev.get("entry_id") or "")
         if key not in sessions:
-            sessions[key] = PlaybackSession(session_id=key[0], entry_id=key[1])
+            sessions[key] = StoredPlayback(session_id=key[0], entry_id=key[1])
         sessions[key].add(ev)
     return list(sessions.values())
 

@@ -1,6 +1,8 @@
 """The browser bridge's pure-Python parts on CPython: the guard, proxy owners and
-once-callable timers (with fake event targets and a fake setTimeout), tasks, and
-the bridge's own module structure (one module imports js; no import cycle)."""
+once-callable timers (with fake event targets and a fake setTimeout), tasks,
+the tabs' sender role and the sender's calls out (failures there are coded
+diagnostics, never silent), and the bridge's own module structure (one module
+imports js; no import cycle)."""
 
 import ast
 import asyncio
@@ -12,7 +14,11 @@ import pytest
 from kaltura_web.browser import _convert, _env, _guard, _runtime
 from kaltura_web.browser._proxies import ProxyOwner, live_proxies
 from kaltura_web.browser._timers import Timers, eagerly, spawn
+from kaltura_web.browser.driver import AsyncSender
+from kaltura_web.browser.storage import LocalStorageStore
+from kaltura_web.browser.tabs import TabCoordinator
 from tests.fakes import make_tracker
+from tests.test_storage_budget import FakeStorage
 
 BROWSER = pathlib.Path(__file__).resolve().parent.parent / "kaltura_web" / "browser"
 
@@ -240,3 +246,131 @@ def test_make_rng_draws_bits():
     rng = _env.make_rng()
     assert 0 <= rng.getrandbits(64) < 2 ** 64 and rng.getrandbits(64) != rng.getrandbits(64)
 
+
+
+# -- the tabs' sender role (lease fallback and a failing Web Locks request) -------
+class StorageEvent:
+    """What the ``storage`` event gives Python: the key and the new value (None: removed)."""
+
+    def __init__(self, key, new_value):
+        self.key = key
+        self.newValue = new_value
+
+
+class FakeSender:
+    """The AsyncSender's face towards the coordinator: ``active``, ``coordinator``, ``kick()``."""
+
+    def __init__(self):
+        self.active = True
+        self.coordinator = None
+        self.kicks = 0
+
+    def kick(self):
+        self.kicks += 1
+
+
+class FakeLocks:
+    """``navigator.locks`` whose request promise the test rejects (``reject``)."""
+
+    def __init__(self):
+        self.names = []
+        self.on_reject = None
+
+    def request(self, name, callback):
+        self.names.append(name)
+        return self
+
+    def catch(self, fn):
+        self.on_reject = fn
+
+
+def tab_rig(storage, locks=False):
+    """(coordinator of tab "a" in lease mode unless ``locks``, its tracker, fake timer host, window, sender)."""
+    store = LocalStorageStore(100, "viewer", storage=storage, tab="a")
+    tracker = make_tracker(store=store)
+    host, window, sender = FakeHost(), FakeTarget(), FakeSender()
+    coordinator = TabCoordinator(tracker, store, sender, timers=Timers(tracker, host=host), locks=locks,
+                                 window=window)
+    return coordinator, tracker, host, window, sender
+
+
+def codes(tracker, code):
+    return [d["message"] for d in tracker.diagnostics if d["code"] == code]
+
+
+def test_lease_makes_one_sender_hands_over_and_takes_back():
+    """Lease fallback: the tab takes the free lease, confirms it and sends; another tab's lease hands the role over; when that tab leaves it is taken back at once."""
+    storage = FakeStorage()
+    tabs, tracker, host, window, sender = tab_rig(storage)
+    tabs.start()
+    assert tabs.mode == "lease" and not tabs.is_sender and sender.active is False
+    assert storage.data[tabs.lease_key].startswith("a:")
+    host.run_all()  # the renewal and the confirmation
+    assert tabs.is_sender and sender.active and sender.kicks == 1 and tabs.reloads == 1
+    storage.data[tabs.lease_key] = "b:99999999999999"
+    window.dispatch("storage", StorageEvent(tabs.lease_key, "b:99999999999999"))
+    assert not tabs.is_sender and not sender.active
+    assert codes(tracker, "tab-handover") == ["another tab took over sending"]
+    del storage.data[tabs.lease_key]
+    window.dispatch("storage", StorageEvent(tabs.lease_key, None))
+    assert storage.data[tabs.lease_key].startswith("a:")
+    host.run_all()
+    assert tabs.is_sender and tabs.reloads == 2
+    tabs.stop()
+    assert tabs.lease_key not in storage.data and window.listeners == [] and host.timers == {}
+    assert codes(tracker, "tab-fallback") == [] and sdk_errors(tracker) == []
+
+
+def test_a_storage_that_refuses_the_lease_is_reported_and_the_renewal_goes_on():
+    """localStorage refusing every write: each lease step is a tab-fallback diagnostic, the tab never sends, and the renewal stays scheduled."""
+    tabs, tracker, host, _window, sender = tab_rig(FakeStorage(refuse="SecurityError"))
+    tabs.start()
+    host.run_all()
+    assert codes(tracker, "tab-fallback") == ["renewing the sender lease failed"] * 2
+    assert not tabs.is_sender and not sender.active and len(host.timers) == 1
+    assert sdk_errors(tracker) == []
+
+
+def test_a_lease_that_cannot_be_removed_at_stop_is_reported():
+    """Stopping the sender tab when localStorage refuses to remove its lease: a tab-fallback diagnostic (the lease then lapses)."""
+    storage = FakeStorage()
+    tabs, tracker, host, _window, _sender = tab_rig(storage)
+    tabs.start()
+    host.run_all()
+    assert tabs.is_sender
+    storage.refuse = "SecurityError"
+    tabs.stop()
+    assert codes(tracker, "tab-fallback") == ["removing the sender lease failed"]
+    assert storage.data[tabs.lease_key].startswith("a:")
+
+
+def test_a_rejected_web_locks_request_falls_back_to_the_lease():
+    """The Web Locks request rejects: a tab-fallback diagnostic, and the tab competes through the storage lease instead."""
+    storage = FakeStorage()
+    locks = FakeLocks()
+    tabs, tracker, host, _window, _sender = tab_rig(storage, locks=locks)
+    tabs.start()
+    assert tabs.mode == "locks" and locks.names == [tabs.store.namespace + ":sender"]
+    locks.on_reject("NotSupportedError: no locks here")
+    assert tabs.mode == "lease" and storage.data[tabs.lease_key].startswith("a:")
+    assert codes(tracker, "tab-fallback") == ["Web Locks request failed; using a storage lease"]
+    host.run_all()
+    assert tabs.is_sender
+    tabs.stop()
+
+
+# -- the sender's calls out --------------------------------------------------------
+def test_a_failing_ks_provider_and_a_failing_log_are_coded_diagnostics():
+    """The KS provider raising is ks-provider-failed and the sender's log raising is hook-failed; neither escapes refresh_ks."""
+
+    def provider():
+        raise ConnectionError("ks endpoint down")
+
+    tracker = make_tracker(ks_provider=provider)
+    host = FakeHost()
+    sender = AsyncSender(tracker, transport=None, log=boom, timers=Timers(tracker, host=host))
+    assert asyncio.run(sender.refresh_ks()) is None
+    (failed,) = [d for d in tracker.diagnostics if d["code"] == "ks-provider-failed"]
+    assert failed["details"]["where"] == "KS provider" and "ks endpoint down" in failed["details"]["error"]
+    (hook,) = [d for d in tracker.diagnostics if d["code"] == "hook-failed"]
+    assert hook["details"]["where"] == "sender log" and sdk_errors(tracker) == []

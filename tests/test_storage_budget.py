@@ -5,7 +5,11 @@ engine contract for tabs sharing one store (reload / adopt / forget)."""
 import random
 import time
 
-from kaltura_web.browser.storage import LocalStorageStore, pack, unpack
+import pytest
+
+from kaltura_web.browser._runtime import JsException
+from kaltura_web.browser.storage import LocalStorageStore, QuotaExceeded
+from kaltura_web.browser.storage_layout import Namespace, context_ref, pack, unpack
 from kaltura_web.core.delivery import DeliveryEngine
 from kaltura_web.core.diagnostics import Diagnostics
 from kaltura_web.core.encoding import STATS, TRACK, stats_record, track_record
@@ -17,17 +21,23 @@ LONG_REFERRER = ("https://events.example-portal.com/lobby/main-stage/sessions/20
 CONTEXT = {"u": 23448, "c": "kaltura_web:0.1.0 browser", "r": LONG_REFERRER}
 
 
-class QuotaExceededError(Exception):
-    name = "QuotaExceededError"
+class DomError(JsException):
+    """What a refused localStorage call raises in Python: the browser's
+    DOMException as ``JsException``, with its ``name``."""
+
+    def __init__(self, name, message):
+        super().__init__("%s: %s" % (name, message))
+        self.name = name
 
 
 class FakeStorage:
     """window.localStorage: getItem/setItem/removeItem/key/length, an
     optional quota in characters (keys + values), write counters."""
 
-    def __init__(self, quota=None):
+    def __init__(self, quota=None, refuse=None):
         self.data = {}
         self.quota = quota
+        self.refuse = refuse  # a DOMException name every write throws (e.g. SecurityError)
         self.writes = 0
         self.removes = 0
         self._keys = None
@@ -44,18 +54,24 @@ class FakeStorage:
     def getItem(self, key):
         return self.data.get(key)
 
+    def _writable(self):
+        if self.refuse:
+            raise DomError(self.refuse, "the operation is insecure")
+
     def setItem(self, key, value):
         value = str(value)
+        self._writable()
         if self.quota is not None:
             used = sum(len(k) + len(v) for k, v in self.data.items() if k != key)
             if used + len(key) + len(value) > self.quota:
-                raise QuotaExceededError("Failed to execute 'setItem' on 'Storage': exceeded the quota")
+                raise DomError("QuotaExceededError", "Failed to execute 'setItem' on 'Storage': exceeded the quota")
         if key not in self.data:
             self._keys = None
         self.data[key] = value
         self.writes += 1
 
     def removeItem(self, key):
+        self._writable()
         if key in self.data:
             del self.data[key]
             self._keys = None
@@ -152,6 +168,7 @@ def test_enqueue_writes_do_not_depend_on_the_queue_length():
 
 
 def test_over_budget_drops_the_oldest_and_memory_agrees():
+    """Over the byte budget the oldest records go, from storage and from the engine's memory alike."""
     diags = Diagnostics()
     storage = FakeStorage()
     store = store_on(storage, budget=3000)
@@ -215,6 +232,7 @@ def test_a_store_may_report_the_new_record_unstored():
 
 
 def test_in_flight_record_is_not_dropped_from_memory():
+    """A record in flight stays in memory when the budget evicts it from storage (its answer is still coming)."""
     storage = FakeStorage()
     engine = DeliveryEngine(store_on(storage, budget=1200))
     first = stats(0)
@@ -240,21 +258,17 @@ def test_two_tabs_share_one_store():
         if change and change[0] == "add":
             assert a.adopt(change[1], 0.0)
     assert a.records(STATS) == [r1]
+    [record_key] = [k for k in set(storage.data) - before if ":q:" in k]
     [sent] = a.ready(0.0)
     a.settle(sent, "accepted", "HTTP 200", 0.0)
-    change = sb.observe(_removed_key(sb, r1), None)
+    assert record_key not in storage.data
+    change = sb.observe(record_key, None)
     assert change == ("remove", STATS, r1["i"])
     assert b.forget(STATS, r1["i"]) and b.pending() == 0
 
 
-def _removed_key(store, rec):
-    for key, info in store._live.items():
-        if info[1] == rec["i"]:
-            return key
-    return None
-
-
 def test_reload_merges_in_store_order():
+    """Two tabs' records reload in the store's (seq, tab) order; records another tab delivered leave."""
     storage = FakeStorage()
     sa, sb = store_on(storage, tab="a"), store_on(storage, tab="b")
     a, b = DeliveryEngine(sa), DeliveryEngine(sb)
@@ -276,6 +290,7 @@ def test_reload_merges_in_store_order():
 
 
 def test_sender_closed_mid_send_the_next_sender_resends():
+    """A record in flight when its tab closes stays stored and the next sender sends it."""
     storage = FakeStorage()
     a = DeliveryEngine(store_on(storage, tab="a"))
     rec = stats()
@@ -289,6 +304,7 @@ def test_sender_closed_mid_send_the_next_sender_resends():
 
 
 def test_memory_store_contract_unchanged():
+    """The memory store appends without evicting and a reload picks up what was appended behind the engine."""
     engine = DeliveryEngine()
     rec = stats()
     engine.enqueue(rec, 0.0)
@@ -298,6 +314,7 @@ def test_memory_store_contract_unchanged():
 
 
 def test_prune_contexts_keeps_referenced_ones():
+    """Pruning removes the context no stored record refers to and keeps the one still in use."""
     storage = FakeStorage()
     store = store_on(storage)
     engine = DeliveryEngine(store)
@@ -310,6 +327,7 @@ def test_prune_contexts_keeps_referenced_ones():
 
 
 def test_a_lost_context_still_gives_a_sendable_record():
+    """A record whose context was pruned away loads with the namespace's partner id."""
     storage = FakeStorage()
     store = store_on(storage)
     rec = stats()
@@ -332,3 +350,58 @@ def test_local_storage_store_fills_the_store_port_and_exposes_raw_items():
     assert storage.data[key] == "tab:123" and store.read_item(key) == "tab:123"
     store.remove_item(key)
     assert key not in storage.data and store.read_item(key) is None
+
+
+def test_a_refusal_other_than_the_quota_is_not_taken_for_one():
+    """setItem refused for another reason (SecurityError) evicts nothing: append raises it and the engine goes on in memory."""
+    storage = FakeStorage()
+    store = store_on(storage)
+    store.append(STATS, stats(0))
+    storage.refuse = "SecurityError"
+    with pytest.raises(DomError):
+        store.append(STATS, stats(1))
+    assert store.evicted == 0 and len(record_chars(storage, store)) == 1
+    diags = Diagnostics()
+    engine = DeliveryEngine(store_on(storage), diagnostics=diags.report)
+    engine.enqueue(stats(2), 0.0)
+    assert engine.store_failed and diags.codes() == ["store-failed"] and engine.pending() == 2
+
+
+def test_write_item_names_a_full_quota():
+    """write_item (the tabs' lease) raises QuotaExceeded for a full storage, so callers catch exactly that."""
+    storage = FakeStorage(quota=10)
+    with pytest.raises(QuotaExceeded):
+        store_on(storage).write_item("kaltura_web:100:-:lease", "tab:1700000000000")
+
+
+def test_a_dead_letter_that_does_not_fit_is_reported_and_evicts_nothing():
+    """A full storage loses only the dead letter: a storage-full diagnostic names it and every queued record stays."""
+    storage = FakeStorage()
+    diags = Diagnostics()
+    store = store_on(storage, diagnose=diags.report)
+    queued = [stats(i) for i in range(3)]
+    for rec in queued:
+        store.append(STATS, rec)
+    storage.quota = sum(len(k) + len(v) for k, v in storage.data.items())
+    bad = stats(9)
+    store.dead_letter(STATS, bad, "INVALID_ENTRY_ID")
+    (entry,) = diags.entries
+    assert entry["code"] == "storage-full" and entry["details"]["beacon"] == bad["i"]
+    assert store.dead_letters(STATS) == [] and store_on(storage).load(STATS) == queued
+    storage.quota = None
+    store.dead_letter(STATS, bad, "INVALID_ENTRY_ID")
+    assert [d["reason"] for d in store.dead_letters(STATS)] == ["INVALID_ENTRY_ID"] and len(diags.entries) == 1
+
+
+def test_layout_keys_and_context_references():
+    """Record keys round-trip through parse_record_key (quoted user id); other keys and malformed ones are not records."""
+    ns = Namespace(100, "a:b%c")
+    assert ns.name == "kaltura_web:100:a%3Ab%25c"
+    key = ns.record_key("s", 71, "k3f")
+    assert key == ns.name + ":q:s:1z.k3f" and ns.parse_record_key(key) == ("s", 71, "k3f")
+    for other in (ns.key("n", "s"), ns.name + ":q:s:1z", ns.name + ":q:s:.t", ns.name + ":q:s:!!.t",
+                  "kaltura_web:100:-:q:s:1.t"):
+        assert ns.parse_record_key(other) is None
+    assert ns.context_name(ns.key("x", "abc")) == "abc" and ns.context_name(key) is None
+    assert ns.owns(key) and not ns.owns("kaltura_web:100:a")
+    assert context_ref('{"i":"b1","x":"q2z"}') == "q2z" and context_ref('{"i":"b1"}') is None

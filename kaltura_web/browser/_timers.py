@@ -88,8 +88,8 @@ if IS_MICROPYTHON:
     def _spawn_now(coro):
         # No eager tasks: take the first step by hand.  The rest (reading the
         # answer) is dropped: the page is going away, and a record that was in
-        # fact accepted is sent again on the next load (the collector keeps
-        # one per beacon id).
+        # fact accepted is sent again on the next load (a duplicate in
+        # Kaltura's reports: see docs/storage.md, "Limits").
         try:
             coro.send(None)
         except StopIteration:

@@ -12,13 +12,22 @@ sent, not even on ``pagehide``.
 the requests ``tracker.keepalive_requests()`` builds with ``fetch(...,
 {keepalive: true})`` (at most 64 KB of bodies in flight) without removing
 anything: records stay queued until an answer says they were accepted, and a
-beacon acknowledged after the page is gone is re-sent on the next load (the
-collector keeps one per beacon id).
+beacon accepted after the page is gone is re-sent on the next load (the
+collector, like Kaltura, stores it again and marks it ``duplicate_of``).
+
+Every task runs under the guard (``_timers.spawn``): an exception of the
+SDK's own code is an ``sdk-error`` diagnostic.  Two calls out are caught
+here, because the code called is not the SDK's: a transport that raises (its
+answer becomes a ``TransportError``, the batch is retried, never left in
+flight) and the KS provider (a ``ks-provider-failed`` diagnostic).  The
+``log`` callable runs under the guard too (``hook-failed``).
 """
 
+from ..core import diagnostics as diag
 from ..core.ports import raised
 from ..core.sender import KEEPALIVE_BUDGET
 from ._convert import is_nullish, resolve
+from ._guard import guard, report
 from ._timers import Timers, spawn
 
 
@@ -31,7 +40,7 @@ class AsyncSender:
         self.tracker = tracker
         self.core = tracker.sender_core
         self.transport = transport
-        self.log = log
+        self.log = guard(log, tracker, "sender log", diag.HOOK_FAILED) if log is not None else None
         self.timers = timers if timers is not None else Timers(tracker)
         self.sent = 0
         self.answers = 0
@@ -49,10 +58,7 @@ class AsyncSender:
 
     def _log(self, line):
         if self.log is not None and line:
-            try:
-                self.log(line)
-            except Exception:
-                pass
+            self.log(line)
 
     # -- scheduling ----------------------------------------------------------
     def kick(self):
@@ -76,17 +82,15 @@ class AsyncSender:
                     await coro
                 if not sends and not self._again:
                     break
-        except Exception as exc:  # never raise into the page
-            self._log("sender error: %r" % (exc,))
-        finally:
+        finally:  # an exception goes on to the guard (spawn): sdk-error
             self._running = False
-        self._schedule()
+            self._schedule()
 
     async def _exchange(self, req, **options):
         """The transport's answer; one that raises gives a TransportError instead."""
         try:
             return await self.transport.send(req, **options)
-        except Exception as exc:
+        except Exception as exc:  # any transport (the page may give its own): the batch must not stick
             return raised(exc)
 
     async def _send(self, req):
@@ -124,7 +128,8 @@ class AsyncSender:
         self._asking_ks = True
         try:
             ks = await resolve(provider())
-        except Exception as exc:
+        except Exception as exc:  # the page's provider (a fetch, the developer's code), not the SDK
+            report(self.tracker, "KS provider", exc, diag.KS_PROVIDER_FAILED)
             self._log("KS provider failed: %r" % (exc,))
             return None
         finally:
@@ -184,10 +189,7 @@ class AsyncSender:
         self.closed = True
         self.timers.cancel_all()
         if self.coordinator is not None:
-            try:
-                self.coordinator.stop()
-            except Exception:
-                pass
+            self.coordinator.stop()
 
 
 def _gather_list(coros, tracker):

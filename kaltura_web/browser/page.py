@@ -133,6 +133,8 @@ def create_tracker(config, store=None):
                       referrer=config.get("referrer") or _env.page_url(),
                       store=store, ks_provider=_ks_provider(config), on_event=on_event,
                       on_diagnostic=on_diagnostic, **options)
+    if isinstance(store, LocalStorageStore) and store.diagnose is None:
+        store.diagnose = tracker.diagnose  # built before the tracker: what it loses is reported
     return tracker
 
 
@@ -142,7 +144,7 @@ def create_runtime(config, store=None, transport=None):
     queue, the ``TabCoordinator`` that makes one tab of the origin the sender."""
     store = _default_store(config, store)
     tracker = create_tracker(config, store)
-    sender = AsyncSender(tracker, transport or FetchTransport(),
+    sender = AsyncSender(tracker, transport or FetchTransport(diagnose=tracker.diagnose),
                          log=lambda line: _env.log("debug", "kaltura_web: " + line))
     tracker.engine.on_enqueue = lambda record: sender.kick()
     tabs = None

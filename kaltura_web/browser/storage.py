@@ -1,81 +1,46 @@
 """A Store on ``window.localStorage`` (the DeliveryEngine's persistence).
 
-Layout (``<ns>`` is ``kaltura_web:<partner>:<user or ->``, see docs/storage.md):
-
-``<ns>:q:<queue>:<seq>.<tab>``  one queued record (compact JSON, the fields
-                                shared by many beacons replaced by ``"x"``)
-``<ns>:n:<queue>``              the next sequence number (base 36)
-``<ns>:x:<id>``                 a context: the fields a record left out
-                                (partner id, uiconf id, clientVer, referrer,
-                                application), shared by every record of a page
-``<ns>:dead:<queue>``           the last dead letters (JSON list)
-``<ns>:lease``                  the cross-tab sender lease (fallback only)
-
-Appending a record writes its key and the counter (and a context the first
-time it is used); acknowledging removes one key: no write depends on the
-queue length.  The records a store knows are kept in order of
-``(seq, tab)`` so the oldest can be evicted in O(1).
+Which key holds what, and how a record is packed, is ``storage_layout``
+(see docs/storage.md).  Appending a record writes its key and the counter
+(and a context the first time it is used); acknowledging removes one key: no
+write depends on the queue length.  The records a store knows are kept in
+order of ``(seq, tab)`` so the oldest can be evicted in O(1).
 
 ``storage_budget`` (bytes; stored text is ASCII, so one byte per character of
 key and value) caps what this namespace keeps.  When an append would go
-over it, or ``setItem`` throws (QuotaExceededError), the OLDEST records are
-removed until the new one fits; ``append`` returns the ``(queue, beacon_id)``
-pairs it removed.  Only when nothing of ours is left to remove and the record
-still does not fit (storage full of other data) does ``append`` raise
-``StorageFull``: the engine then keeps its queue in memory, as for a storage
-that is disabled.
+over it, or ``setItem`` throws a QuotaExceededError (``QuotaExceeded``
+here), the OLDEST records are removed until the new one fits; ``append``
+returns the ``(queue, beacon_id)`` pairs it removed.  Only when nothing of
+ours is left to remove and the record still does not fit (storage full of
+other data) does ``append`` raise ``StorageFull``: the engine then keeps its
+queue in memory, as for a storage that is disabled.
 
 ``storage`` is any object with getItem/setItem/removeItem/key/length
-(default: the page's localStorage, looked up lazily).
+(default: the page's localStorage, looked up lazily).  A call the browser
+refuses raises ``JsException`` (``STORAGE_ERRORS`` lists what a storage call
+may raise).
 """
 
-import json
 import random
 
+from ..core import diagnostics as diag
 from ..core.ports import Store
 from . import _env
 from ._convert import call_js, is_nullish
-from ._runtime import IN_BROWSER, js
+from ._runtime import IN_BROWSER, JsException, js
+from .storage_layout import (PREFIX, Namespace, b36, context_id, context_ref, context_text, counter_value,
+                             dumps, pack, parse_body, parse_context, parse_list, unpack)
 
-PREFIX = "kaltura_web"
 MAX_DEAD_LETTERS = 50
 DEFAULT_BUDGET = 2000000  # bytes of the ~5 MB origin quota
-CONTEXT_KEYS = ("p", "u", "c", "r", "a")  # record fields shared by many beacons
-_B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def _quote_part(text):
-    return str(text).replace("%", "%25").replace(":", "%3A")
-
-
-def _b36(n):
-    if n <= 0:
-        return "0"
-    out = ""
-    while n:
-        n, r = divmod(n, 36)
-        out = _B36[r] + out
-    return out
-
-
-def _fnv(text):
-    h = 2166136261
-    for ch in text:
-        h = ((h ^ ord(ch)) * 16777619) & 0xFFFFFFFF
-    return h
-
-
-def _dumps(value):
-    return json.dumps(value, separators=(",", ":"))
-
-
-def _is_quota(exc):
-    text = "%s %s" % (getattr(exc, "name", ""), exc)
-    return "uota" in text or "QUOTA" in text  # QuotaExceededError / NS_ERROR_DOM_QUOTA_REACHED
 
 
 class StorageUnavailable(Exception):
-    pass
+    """There is no localStorage: not in a browser, or the page has none."""
+
+
+class QuotaExceeded(Exception):
+    """``setItem`` refused because the origin's storage quota is full."""
 
 
 class StorageFull(Exception):
@@ -83,48 +48,49 @@ class StorageFull(Exception):
     name = "QuotaExceededError"
 
 
-def pack(record):
-    """(stored body without the queue and context fields, context dict)."""
-    body = {}
-    ctx = {}
-    for k in record:
-        if k == "k":
-            continue
-        if k in CONTEXT_KEYS:
-            ctx[k] = record[k]
-        else:
-            body[k] = record[k]
-    return body, ctx
+# what a call on localStorage may raise: the browser's refusal (SecurityError
+# where storage is blocked), no storage at all, a full quota
+STORAGE_ERRORS = (JsException, StorageUnavailable, QuotaExceeded)
 
 
-def unpack(queue, body, ctx):
-    """The original record from a stored body and its context."""
-    rec = {"k": queue}
-    for k in body:
-        if k != "x":
-            rec[k] = body[k]
-    if ctx:
-        for k in ctx:
-            rec[k] = ctx[k]
-    return rec
+def _is_quota(exc):
+    text = "%s %s" % (getattr(exc, "name", ""), exc)
+    return "uota" in text or "QUOTA" in text  # QuotaExceededError / NS_ERROR_DOM_QUOTA_REACHED
+
+
+def set_item(storage, key, value):
+    """``storage.setItem(key, value)``; a full quota raises ``QuotaExceeded``,
+    any other refusal the browser's ``JsException``."""
+    try:
+        call_js(storage, "setItem", key, value)
+    except JsException as exc:
+        if _is_quota(exc):
+            raise QuotaExceeded(str(exc))
+        raise
 
 
 class LocalStorageStore(Store):
     """The ``ports.Store`` contract on localStorage, plus ``observe(key,
     new_value)`` for the cross-tab ``storage`` event and ``read_item`` /
     ``write_item`` / ``remove_item`` for other keys of the namespace (the
-    tabs' lease)."""
+    tabs' lease).  ``diagnose(code, message, details)`` (optional, e.g.
+    ``tracker.diagnose``) hears what the store loses without failing: a dead
+    letter a full storage cannot keep."""
 
     def __init__(self, partner_id, user_id=None, storage=None, prefix=PREFIX,
-                 budget=DEFAULT_BUDGET, tab=None):
-        self.namespace = "%s:%s:%s" % (prefix, _quote_part(partner_id),
-                                       _quote_part(user_id) if user_id else "-")
+                 budget=DEFAULT_BUDGET, tab=None, diagnose=None):
+        self._ns = Namespace(partner_id, user_id, prefix)
+        self.namespace = self._ns.name
         self._storage = storage
+        self.diagnose = diagnose
         self.partner_id = int(partner_id) if str(partner_id).isdigit() else partner_id
         self.budget = int(budget) if budget else DEFAULT_BUDGET
         self.tab = tab or _tab_tag()
-        self.used = 0  # bytes (characters) of records and contexts known here
         self.evicted = 0  # records removed to make room (budget or quota)
+        self._reset()
+
+    def _reset(self):
+        self.used = 0  # bytes (characters) of records and contexts known here
         self._order = {}  # queue -> list of (seq, tab, key) in FIFO order (stale entries skipped)
         self._head = {}  # queue -> index of the first live entry in _order
         self._live = {}  # key -> (queue, beacon_id, size)
@@ -151,17 +117,12 @@ class LocalStorageStore(Store):
         return str(raw)
 
     def write_item(self, key, value):
-        """Store ``value`` (text) under ``key`` as is: no budget, no eviction."""
-        call_js(self._backend(), "setItem", key, value)
+        """Store ``value`` (text) under ``key`` as is: no budget, no eviction;
+        a full quota raises ``QuotaExceeded``."""
+        set_item(self._backend(), key, value)
 
     def remove_item(self, key):
         self._backend().removeItem(key)
-
-    def key(self, kind, queue):
-        return "%s:%s:%s" % (self.namespace, kind, queue)
-
-    def record_prefix(self, queue):
-        return "%s:q:%s:" % (self.namespace, queue)
 
     def _keys(self):
         storage = self._backend()
@@ -172,21 +133,6 @@ class LocalStorageStore(Store):
             if not is_nullish(k):
                 out.append(str(k))
         return out
-
-    def parse_key(self, key):
-        """(queue, seq, tab) for a record key of this namespace, else None."""
-        head = self.namespace + ":q:"
-        if not key.startswith(head):
-            return None
-        rest = key[len(head):]
-        queue, sep, tail = rest.partition(":")
-        seq, dot, tab = tail.partition(".")
-        if not sep or not dot or not seq:
-            return None
-        try:
-            return queue, int(seq, 36), tab
-        except ValueError:
-            return None
 
     # -- index ---------------------------------------------------------------
     def _index_add(self, queue, seq, tab, key, beacon_id, size):
@@ -236,17 +182,19 @@ class LocalStorageStore(Store):
         return sum(1 for info in self._live.values() if info[0] == queue)
 
     # -- contexts --------------------------------------------------------------
-    def _context_id(self, ctx):
-        if not ctx:
-            return None
-        text = _dumps([[k, ctx[k]] for k in sorted(ctx)])
+    def _context_id(self, ctx, queue, evicted):
+        """The id of the stored context ``ctx``, written the first time (evicting
+        the oldest records when the quota is full; ``StorageFull`` when nothing
+        is left to evict)."""
+        text = context_text(ctx)
         salt = 0
         while True:
-            cid = _b36(_fnv(text if not salt else text + str(salt)))
-            key = self.key("x", cid)
+            cid = context_id(text, salt)
+            key = self._ns.key("x", cid)
             stored = self.read_item(key)  # one read per append: another tab may have pruned it
             if stored is None:
-                self._set(key, text, None)
+                if not self._set(key, text, queue, evicted):
+                    raise StorageFull("localStorage full of other data: nothing of ours left to evict")
                 self.used += len(key) + len(text)
                 self._contexts[cid] = text
                 return cid
@@ -258,15 +206,11 @@ class LocalStorageStore(Store):
     def _read_context(self, cid):
         text = self._contexts.get(cid)
         if text is None:
-            text = self.read_item(self.key("x", cid))
+            text = self.read_item(self._ns.key("x", cid))
             if text is None:
                 return None
             self._contexts[cid] = text
-        try:
-            pairs = json.loads(text)
-        except ValueError:
-            return None
-        return dict((p[0], p[1]) for p in pairs)
+        return parse_context(text)
 
     # -- writes with eviction ----------------------------------------------------
     def _evict_one(self, prefer):
@@ -279,30 +223,28 @@ class LocalStorageStore(Store):
                 return (info[0], info[1])
         return None
 
-    def _set(self, key, value, prefer, evicted=None):
-        """setItem, evicting the oldest records on a quota error.  False if
+    def _set(self, key, value, prefer, evicted):
+        """setItem, evicting the oldest records (``prefer``'s queue first) while
+        the quota is full; the evicted pairs go to ``evicted``.  False when
         nothing more could be evicted."""
         while True:
             try:
                 self.write_item(key, value)
                 return True
-            except Exception as exc:
-                if not _is_quota(exc) or prefer is None:
-                    raise
+            except QuotaExceeded:
                 victim = self._evict_one(prefer)
                 if victim is None:
                     return False
-                if evicted is not None:
-                    evicted.append(victim)
+                evicted.append(victim)
 
     # -- Store interface ---------------------------------------------------------
     def load(self, queue):
         """Every stored record of ``queue`` in FIFO order (re-reads storage)."""
-        prefix = self.record_prefix(queue)
+        prefix = self._ns.record_prefix(queue)
         found = []
         for key in self._keys():
             if key.startswith(prefix):
-                parsed = self.parse_key(key)
+                parsed = self._ns.parse_record_key(key)
                 if parsed is not None:
                     found.append((parsed[1], parsed[2], key))
         found.sort()
@@ -313,7 +255,7 @@ class LocalStorageStore(Store):
         out = []
         for seq, tab, key in found:
             raw = self.read_item(key)
-            rec = self._read_record(queue, key, raw)
+            rec = self._read_record(queue, raw)
             if rec is None:
                 continue
             self._index_add(queue, seq, tab, key, rec["i"], len(key) + len(raw))
@@ -322,15 +264,9 @@ class LocalStorageStore(Store):
             out.append(rec)
         return out
 
-    def _read_record(self, queue, key, raw=None):
-        raw = self.read_item(key) if raw is None else raw
-        if raw is None:
-            return None
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            return None
-        if not isinstance(body, dict) or "i" not in body:
+    def _read_record(self, queue, raw):
+        body = parse_body(raw)
+        if body is None:
             return None
         ctx = None
         if "x" in body:
@@ -345,37 +281,13 @@ class LocalStorageStore(Store):
         StorageFull when it does not fit even with all of ours evicted."""
         evicted = []
         body, ctx = pack(record)
-        cid = None
         if ctx:
-            try:
-                cid = self._context_id(ctx)
-            except Exception as exc:
-                if not _is_quota(exc):
-                    raise
-                while cid is None:
-                    victim = self._evict_one(queue)
-                    if victim is None:
-                        break
-                    evicted.append(victim)
-                    try:
-                        cid = self._context_id(ctx)
-                    except Exception as again:
-                        if not _is_quota(again):
-                            raise
-        if ctx and cid is None:
-            raise StorageFull("localStorage full of other data: nothing of ours left to evict")
-        if cid is not None:
-            body["x"] = cid
-        counter = self.key("n", queue)
-        raw_n = self.read_item(counter)
-        try:
-            seq = int(raw_n, 36) if raw_n else 0
-        except ValueError:
-            seq = 0
-        seq = max(seq, self._last_seq.get(queue, -1) + 1)
+            body["x"] = self._context_id(ctx, queue, evicted)
+        counter = self._ns.key("n", queue)
+        seq = max(counter_value(self.read_item(counter)), self._last_seq.get(queue, -1) + 1)
         self._last_seq[queue] = seq
-        key = "%s%s.%s" % (self.record_prefix(queue), _b36(seq), self.tab)
-        value = _dumps(body)
+        key = self._ns.record_key(queue, seq, self.tab)
+        value = dumps(body)
         size = len(key) + len(value)
         while self.used + size > self.budget:
             victim = self._evict_one(queue)
@@ -385,7 +297,7 @@ class LocalStorageStore(Store):
         if not self._set(key, value, queue, evicted):
             raise StorageFull("localStorage full of other data: nothing of ours left to evict")
         self._index_add(queue, seq, self.tab, key, record["i"], size)
-        self._set(counter, _b36(seq + 1), queue, evicted)
+        self._set(counter, b36(seq + 1), queue, evicted)
         return evicted or None
 
     def remove(self, queue, beacon_id):
@@ -409,7 +321,7 @@ class LocalStorageStore(Store):
         if key is None:
             return None
         key = str(key)
-        parsed = self.parse_key(key)
+        parsed = self._ns.parse_record_key(key)
         if parsed is None:
             return None
         queue, seq, tab = parsed
@@ -419,67 +331,52 @@ class LocalStorageStore(Store):
                 return None
             return ("remove", info[0], info[1])
         raw = str(new_value)
-        rec = self._read_record(queue, key, raw)
+        rec = self._read_record(queue, raw)
         if rec is None:
             return None
         self._index_add(queue, seq, tab, key, rec["i"], len(key) + len(raw))
         return ("add", rec)
 
     def dead_letter(self, queue, record, reason):
-        key = self.key("dead", queue)
-        dead = self._read_list(key)
+        """Keep the last ``MAX_DEAD_LETTERS``; a full storage loses only the dead
+        letter (reported to ``diagnose``), never a queued record."""
+        key = self._ns.key("dead", queue)
+        dead = self.dead_letters(queue)
         dead.append({"record": record, "reason": reason})
         try:
-            self.write_item(key, _dumps(dead[-MAX_DEAD_LETTERS:]))
-        except Exception as exc:
-            if not _is_quota(exc):
-                raise  # a full storage only loses the dead letter
+            self.write_item(key, dumps(dead[-MAX_DEAD_LETTERS:]))
+        except QuotaExceeded as exc:
+            if self.diagnose is not None:
+                self.diagnose(diag.STORAGE_FULL, "storage full: dead letter not kept",
+                              {"queue": queue, "beacon": record.get("i"), "error": str(exc)})
 
     def dead_letters(self, queue):
-        return self._read_list(self.key("dead", queue))
-
-    def _read_list(self, key):
-        raw = self.read_item(key)
-        if not raw:
-            return []
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            return []
-        return data if isinstance(data, list) else []
+        return parse_list(self.read_item(self._ns.key("dead", queue)))
 
     def prune_contexts(self):
         """Remove contexts no stored record refers to (call after a full load)."""
         used = set()
         for key in list(self._live):
-            raw = self.read_item(key)
-            if raw and '"x":"' in raw:
-                used.add(raw.split('"x":"', 1)[1].split('"', 1)[0])
-        head = self.namespace + ":x:"
+            used.add(context_ref(self.read_item(key)))
         removed = 0
         for key in self._keys():
-            if key.startswith(head) and key[len(head):] not in used:
+            cid = self._ns.context_name(key)
+            if cid is not None and cid not in used:
                 self.remove_item(key)
-                self._contexts.pop(key[len(head):], None)
+                self._contexts.pop(cid, None)
                 removed += 1
         return removed
 
     def clear(self):
         """Forget this namespace's queues, contexts and dead letters."""
-        head = self.namespace + ":"
         for key in self._keys():
-            if key.startswith(head):
+            if self._ns.owns(key):
                 self.remove_item(key)
         self._reset()
-
-    def _reset(self):
-        self.used = 0
-        self._order, self._head, self._live = {}, {}, {}
-        self._key_of, self._contexts, self._last_seq = {}, {}, {}
 
 
 def _tab_tag():
     n = random.getrandbits(20)
     if IN_BROWSER:
         n ^= int(js.Math.random() * 1048576)
-    return _b36(n)
+    return b36(n)

@@ -22,8 +22,14 @@ only enqueue.
   removed (accepted or evicted by the sender) is forgotten, so every tab's
   in-memory queue follows the storage.  A tab that becomes the sender re-reads
   the store first (``engine.reload``), which also picks up records left in
-  flight by a tab that closed mid-send: they are sent again and the collector
-  keeps one per beacon id.
+  flight by a tab that closed mid-send: they are sent again (the collector, like
+  Kaltura, stores the repeat and marks it ``duplicate_of``).
+
+The callbacks run under the guard (``_guard``); the only failures caught here
+are localStorage refusing a lease or housekeeping step (blocked, full): a
+``tab-fallback`` diagnostic, and the coordination goes on.  A Web Locks
+request that fails rejects its promise (``request`` returns one, so it never
+throws): this tab then falls back to the lease.
 """
 
 from ..core import diagnostics as diag
@@ -32,6 +38,7 @@ from ._convert import is_nullish
 from ._proxies import ProxyOwner
 from ._runtime import js
 from ._timers import Timers
+from .storage import STORAGE_ERRORS
 
 LEASE_SECONDS = 5.0
 RENEW_SECONDS = 1.5
@@ -39,14 +46,19 @@ CONFIRM_SECONDS = 0.2
 
 
 class TabCoordinator:
-    def __init__(self, tracker, store, sender, timers=None, use_locks=None,
-                 lease=LEASE_SECONDS, renew=RENEW_SECONDS):
+    """Makes one tab of ``store``'s namespace the sender.  ``locks``: the Web
+    Locks API (default ``navigator.locks`` where the browser has it; False: the
+    lease); ``window`` (default the page's) fires ``storage`` and ``pagehide``."""
+
+    def __init__(self, tracker, store, sender, timers=None, locks=None,
+                 lease=LEASE_SECONDS, renew=RENEW_SECONDS, window=None):
         self.tracker = tracker
         self.engine = tracker.engine
         self.store = store
         self.sender = sender
         self.timers = timers if timers is not None else Timers(tracker)
-        self.use_locks = use_locks
+        self.locks = locks
+        self.window = window
         self.lease = lease
         self.renew = renew
         self.lock_name = store.namespace + ":sender"
@@ -61,10 +73,16 @@ class TabCoordinator:
         self._release = None
 
     def _diag(self, message, code=diag.TAB_FALLBACK, **details):
+        self.tracker.diagnose(code, message, details)
+
+    def _storage(self, what, fn, *args):
+        """``fn(*args)``; when localStorage refuses (blocked, full), None and a
+        ``tab-fallback`` diagnostic saying ``what`` failed."""
         try:
-            self.tracker.diagnose(code, message, details)
-        except Exception:
-            pass
+            return fn(*args)
+        except STORAGE_ERRORS as exc:
+            self._diag(what + " failed", error=repr(exc))
+            return None
 
     # -- start / stop ------------------------------------------------------------
     def start(self):
@@ -72,11 +90,11 @@ class TabCoordinator:
         sends nothing until this tab holds the role."""
         self.sender.active = False
         self.sender.coordinator = self
-        win = _env.window()
+        win = self.window if self.window is not None else _env.window()
         self._owner.listen(win, "storage", self._on_storage)
         self._owner.listen(win, "pagehide", self._on_pagehide)
-        locks = _env.web_locks() if self.use_locks is not False else None
-        if locks is not None:
+        locks = _env.web_locks() if self.locks is None else self.locks
+        if locks is not False and locks is not None:
             self.mode = "locks"
             self._request_lock(locks)
         else:
@@ -93,10 +111,7 @@ class TabCoordinator:
         self.sender.active = False
         release, self._release = self._release, None
         if release is not None:
-            try:
-                release()
-            except Exception:
-                pass
+            release()  # settles the promise the lock waits on: the browser grants it to the next tab
         if self.mode == "lease":
             self._drop_lease()
         self.timers.cancel_all()
@@ -112,10 +127,8 @@ class TabCoordinator:
         now = self.tracker.clock()
         self.reloads += 1
         self.engine.reload(now)
-        try:
-            self.store.prune_contexts()
-        except Exception:
-            pass
+        if not self.engine.store_failed:  # a storage that failed is not used any more
+            self._storage("pruning unused contexts", self.store.prune_contexts)
         self.engine.resume(now)
         self.sender.active = True
         self.sender.kick()
@@ -140,10 +153,7 @@ class TabCoordinator:
 
             promise = js.Promise.new(owner.proxy(executor))
             self._release = holder[0] if holder else None
-            try:
-                self._become_sender()
-            except Exception as exc:
-                self._diag("becoming the sender failed", error=repr(exc))
+            self._become_sender()
             return promise
 
         def failed(err):
@@ -152,12 +162,9 @@ class TabCoordinator:
                 self.mode = "lease"
                 self._lease_tick()
 
-        try:
-            result = locks.request(self.lock_name, owner.proxy(granted))
-            if hasattr(result, "catch"):
-                result.catch(owner.proxy(failed))
-        except Exception as exc:
-            failed(exc)
+        result = locks.request(self.lock_name, owner.proxy(granted))
+        if hasattr(result, "catch"):
+            result.catch(owner.proxy(failed))
 
     # -- lease fallback -------------------------------------------------------------
     def _read_lease(self):
@@ -176,35 +183,34 @@ class TabCoordinator:
     def _lease_tick(self):
         if self.stopped:
             return
-        try:
-            holder, expiry = self._read_lease()
-            now = self._now_ms()
-            if holder == self.store.tab or holder is None or expiry <= now:
-                self.store.write_item(self.lease_key, "%s:%d" % (self.store.tab, now + self.lease * 1000))
-                if self.is_sender:
-                    pass
-                else:
-                    self.timers.call_later(CONFIRM_SECONDS, self._confirm_lease)
-            elif self.is_sender:
-                self._lose_sender()
-        except Exception as exc:
-            self._diag("sender lease failed", error=repr(exc))
         self.timers.call_later(self.renew, self._lease_tick)
+        self._storage("renewing the sender lease", self._lease_step)
+
+    def _lease_step(self):
+        """Take the lease when it is ours, missing or expired (and confirm it
+        a moment later); give the role up when another tab holds it."""
+        holder, expiry = self._read_lease()
+        now = self._now_ms()
+        if holder == self.store.tab or holder is None or expiry <= now:
+            self.store.write_item(self.lease_key, "%s:%d" % (self.store.tab, now + self.lease * 1000))
+            if not self.is_sender:
+                self.timers.call_later(CONFIRM_SECONDS, self._confirm_lease)
+        elif self.is_sender:
+            self._lose_sender()
 
     def _confirm_lease(self):
         if self.stopped:
             return
-        holder, _expiry = self._read_lease()
-        if holder == self.store.tab:
+        lease = self._storage("checking the sender lease", self._read_lease)
+        if lease is not None and lease[0] == self.store.tab:
             self._become_sender()
 
     def _drop_lease(self):
-        try:
-            holder, _expiry = self._read_lease()
-            if holder == self.store.tab:
-                self.store.remove_item(self.lease_key)
-        except Exception:
-            pass
+        self._storage("removing the sender lease", self._remove_own_lease)
+
+    def _remove_own_lease(self):
+        if self._read_lease()[0] == self.store.tab:
+            self.store.remove_item(self.lease_key)
 
     # -- events ---------------------------------------------------------------------
     def _on_pagehide(self, event):
@@ -223,8 +229,8 @@ class TabCoordinator:
             value = event.newValue
             if self.is_sender and not is_nullish(value) and not str(value).startswith(self.store.tab + ":"):
                 self._lose_sender()
-            elif not self.is_sender and is_nullish(value):
-                self._lease_tick_soon()
+            elif not self.is_sender and is_nullish(value):  # the holder left: take the lease now
+                self._storage("taking the sender lease", self._lease_step)
             return
         change = self.store.observe(key, event.newValue)
         if change is None:
@@ -236,15 +242,6 @@ class TabCoordinator:
                     self.sender.kick()
         elif self.engine.forget(change[1], change[2]):
             self.forgotten += 1
-
-    def _lease_tick_soon(self):
-        holder, expiry = self._read_lease()
-        if holder is None:
-            try:
-                self.store.write_item(self.lease_key, "%s:%d" % (self.store.tab, self._now_ms() + self.lease * 1000))
-            except Exception:
-                return
-            self.timers.call_later(CONFIRM_SECONDS, self._confirm_lease)
 
     def status(self):
         return {"mode": self.mode, "sender": self.is_sender, "tab": self.store.tab,

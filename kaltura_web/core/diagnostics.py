@@ -37,6 +37,7 @@ EARLY_DROPPED = "early-dropped"  # the early-event snippet's buffer overflowed
 RECONSTRUCTED = "reconstructed"  # started late: state rebuilt from the element
 TAB_FALLBACK = "tab-fallback"  # cross-tab coordination failed or degraded to a storage lease
 TAB_HANDOVER = "tab-handover"  # another tab became the sender
+ANSWER_UNREADABLE = "answer-unreadable"  # an answer's body broke off: judged by its status alone
 
 # reasons a beacon can be lost for good (keys of ``Diagnostics.lost``)
 LOST_QUEUE_FULL = "queue-full"

@@ -150,7 +150,7 @@ def assert_stored_once(kc, may_repeat=()):
 
 def assert_clicks_survived_reload(kc, old_session):
     """The portal's CTA/share/download clicks from before a reload arrive once, with both PageLoads."""
-    old = kc.wait_for_events(session_id=old_session, timeout=30,
+    old = kc.wait_for_events(session_id=old_session, service="stats", timeout=30,
                              predicate=lambda evs: T["OPEN_DOWNLOAD"] in types(evs))
     assert [t for t in types(old) if t != T["MEDIA_LOADED"]] == \
         [T["WIDGET_LOADED"], T["OPEN_VIRAL"], T["OPEN_DOWNLOAD"]]

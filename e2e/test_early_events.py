@@ -55,14 +55,14 @@ def test_early_play_and_click_are_replayed(kw_pages, kaltura_collector):
     play = p.wait_sdk_event("PLAY")[0]
     assert played - 0.05 <= play["t"] < clicked < done
     sid = ready["players"][0]["sessionId"]
-    stats = kc.wait_for_events(3, session_id=sid)
+    stats = kc.wait_for_events(3, session_id=sid, service="stats")
     assert types(stats)[:3] == [T["WIDGET_LOADED"], T["MEDIA_LOADED"], T["PLAY"]]
     assert int(stats[2]["fields"]["eventTimestamp"]) <= int(clicked) < done
     track = kc.wait_for_events(2, service="analytics")
     assert types(track) == [10003, 10002]
     assert track[1]["fields"]["buttonName"] == "register-now"
     p.wait_video("v.ended", "the video to end")
-    kc.wait_for_events(7, session_id=sid)
+    kc.wait_for_events(7, session_id=sid, service="stats")
     kc.assert_session(sid, FULL)
     assert p.page.evaluate("window.kalturaWebQueue.length") == 0  # drained
     assert kc.verify() == []

@@ -29,7 +29,7 @@ def test_page_load_and_buttons(kw_pages, kaltura_collector, path, page_name, app
     assert [e["fields"].get("entryId") for e in track[2:]] == ["0_lobby001", "0_lobby001"]
     for e in track:
         assert (e["user_id"], e["app_id"], e["partner_id"]) == ("viewer@example.com", app, kc.partner_id)
-    played = kc.wait_for_events(3, session_id=session)
+    played = kc.wait_for_events(3, session_id=session, service="stats")
     assert types(played) == [T["WIDGET_LOADED"], T["OPEN_VIRAL"], T["OPEN_DOWNLOAD"]] or \
         types(played) == [T["WIDGET_LOADED"], T["MEDIA_LOADED"], T["OPEN_VIRAL"], T["OPEN_DOWNLOAD"]]
     assert all(e["user_id"] == "viewer@example.com" for e in played)

@@ -35,7 +35,7 @@ def test_mpy_full_playback(kw_pages, kaltura_collector):
     p.video("v.playbackRate = 2; v.play();")
     p.wait_video("v.ended", "the video to end")
     sid = ready["players"][0]["sessionId"]
-    kc.wait_for_events(7, session_id=sid)
+    kc.wait_for_events(7, session_id=sid, service="stats")
     kc.assert_session(sid, FULL)
     for e in kc.events(service="stats", session_id=sid):
         f = e["fields"]
@@ -154,7 +154,7 @@ def test_mpy_early_click_and_play(kw_pages, kaltura_collector):
     play = p.wait_sdk_event("PLAY")[0]
     assert play["t"] < clicked < ready_epoch - 0.25
     sid = ready["players"][0]["sessionId"]
-    stats = kc.wait_for_events(3, session_id=sid)
+    stats = kc.wait_for_events(3, session_id=sid, service="stats")
     assert types(stats)[:3] == [T["WIDGET_LOADED"], T["MEDIA_LOADED"], T["PLAY"]]
     track = kc.wait_for_events(2, service="analytics")
     assert types(track) == [10003, 10002]
@@ -162,7 +162,7 @@ def test_mpy_early_click_and_play(kw_pages, kaltura_collector):
     assert replayed_click and abs(replayed_click[0] - clicked) < 0.05  # trackEvent has no time field
     assert int(stats[2]["fields"]["eventTimestamp"]) <= int(clicked)
     p.wait_video("v.ended", "the video to end")
-    kc.wait_for_events(7, session_id=sid)
+    kc.wait_for_events(7, session_id=sid, service="stats")
     kc.assert_session(sid, FULL)
     assert kc.verify() == []
 

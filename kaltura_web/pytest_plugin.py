@@ -12,7 +12,11 @@ Session assertions take event types as catalog names (``"PLAY"``,
 ``"PageLoad"``) or numbers: ``assert_session`` is exact (the whole session,
 nothing more), ``assert_session_starts_with`` checks a prefix,
 ``assert_session_contains`` an in-order subsequence, and ``wait_for_session``
-polls until a prefix and/or subsequence is stored.
+polls until a prefix and/or subsequence is stored.  They look at the
+session's playback events (``service="stats"``): a trackEvent that carries
+the session id (a click during playback) travels in its own queue, so where
+it falls among them is not fixed; ``service="analytics"`` or ``None`` (every
+event with the id) choose otherwise.
 
 The collector stores every arrival, as Kaltura does (it de-duplicates nothing):
 a beacon that arrives again is stored again, marked ``duplicate_of`` its first
@@ -254,44 +258,46 @@ class CollectorHandle:
             text += f" (no events with that session id; sessions stored: {self.sessions()})"
         return text
 
-    def assert_session(self, session_id, types) -> None:
+    def assert_session(self, session_id, types, service="stats") -> None:
         """Exact: the session holds exactly ``types`` in this order, nothing before, between or after.
         To allow later events (quartiles reached meanwhile...) use ``assert_session_starts_with``."""
         want = event_numbers(types)
-        events = self.events(session_id=_session_id(session_id))
+        events = self.events(session_id=_session_id(session_id), service=service)
         if [e["event_type"] for e in events] != want:
             raise AssertionError("expected " + self._mismatch(session_id, f"be exactly {describe(want)}", events))
 
-    def _assert_condition(self, session_id, condition) -> list:
-        events = self.events(session_id=_session_id(session_id))
+    def _assert_condition(self, session_id, condition, service) -> list:
+        events = self.events(session_id=_session_id(session_id), service=service)
         if not condition.holds([e["event_type"] for e in events]):
             raise AssertionError("expected " + self._mismatch(session_id, condition, events))
         return events
 
-    def assert_session_starts_with(self, session_id, types) -> list:
+    def assert_session_starts_with(self, session_id, types, service="stats") -> list:
         """The session's first events are ``types``, in order (any may follow); returns its events."""
-        return self._assert_condition(session_id, SessionCondition(starts_with=types))
+        return self._assert_condition(session_id, SessionCondition(starts_with=types), service)
 
-    def assert_session_contains(self, session_id, types) -> list:
+    def assert_session_contains(self, session_id, types, service="stats") -> list:
         """The session holds ``types`` in this order, not necessarily adjacent; returns its events."""
-        return self._assert_condition(session_id, SessionCondition(contains=types))
+        return self._assert_condition(session_id, SessionCondition(contains=types), service)
 
-    def wait_for_session(self, session_id, starts_with=None, contains=None, timeout=10.0) -> list:
+    def wait_for_session(self, session_id, starts_with=None, contains=None, timeout=10.0,
+                         service="stats") -> list:
         """Poll until the session starts with ``starts_with`` and/or contains ``contains``
         in order; returns its events, or fails showing what was stored."""
         condition = SessionCondition(starts_with, contains)
         sid = _session_id(session_id)
-        return self._poll(lambda: self.events(session_id=sid),
+        return self._poll(lambda: self.events(session_id=sid, service=service),
                           lambda evs: condition.holds([e["event_type"] for e in evs]),
                           timeout, lambda evs: self._mismatch(sid, condition, evs))
 
-    def verify(self, duplicates=False) -> list:
+    def verify(self, duplicates=False, warnings=False) -> list:
         """The linter's findings over the events, each beacon once; ``duplicates=True``
         lints every arrival (repeats then count as events and are flagged
-        ``duplicate-beacon``)."""
+        ``duplicate-beacon``); ``warnings=True`` adds the warnings (``severity``
+        "warning") after the violations."""
         from .collector.linter import lint
 
-        return lint(self.events(duplicates=duplicates))
+        return lint(self.events(duplicates=duplicates), warnings=warnings)
 
 
 @pytest.fixture(scope="session")

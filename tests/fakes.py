@@ -10,16 +10,33 @@ from kaltura_web.core.ports import Response, Transport, TransportError
 from kaltura_web.cpython import SyncSender
 
 T0 = 1_700_000_000.0
+# No test sends or sleeps this often: a sender that does is looping without progress.
+STEP_BUDGET = 5000
+
+
+class RunawayLoop(BaseException):
+    """A sender kept sending or sleeping past ``STEP_BUDGET``: the test fails at
+    once instead of hanging.  A BaseException, so a sender's ``except
+    Exception`` around the transport cannot swallow it."""
+
+
+def spend(used, what):
+    """Count one step of ``what``; raise RunawayLoop past the budget."""
+    if used >= STEP_BUDGET:
+        raise RunawayLoop("%s more than %d times: a loop that makes no progress" % (what, STEP_BUDGET))
+    return used + 1
 
 
 class FakeClock:
     def __init__(self, now=T0):
         self.now = now
+        self.sleeps = 0
 
     def __call__(self):
         return self.now
 
     def sleep(self, seconds):
+        self.sleeps = spend(self.sleeps, "slept")
         self.now += seconds
 
 
@@ -61,6 +78,7 @@ class ScriptedTransport(Transport):
         self.requests = []
 
     def send(self, request):
+        spend(len(self.requests), "sent")
         self.requests.append(request)
         if "multirequest" not in request.url:
             return answer(self.handler(request))

@@ -53,3 +53,19 @@ def test_number_predicates_exclude_booleans_and_non_finite_values():
     assert [_compat.is_finite(v) for v in (0.0, -1e308, 1e308, nan, inf, -inf)] == [True, True, True, False,
                                                                                     False, False]
     assert _compat.is_nan(nan) and not _compat.is_nan(inf) and not _compat.is_nan(0.0)
+
+
+def test_uuid4_is_the_standard_uuid_of_exactly_four_drawn_words():
+    """uuid4 equals uuid.UUID(version=4) built from the rng's next four 32-bit words, and draws no more."""
+    for seed in (3, 11, 2024):
+        reference = random.Random(seed)
+        words = [reference.getrandbits(32) for _ in range(4)]
+        expected = str(uuid.UUID(int=(words[0] << 96) | (words[1] << 64) | (words[2] << 32) | words[3], version=4))
+        rng = random.Random(seed)
+        assert _compat.uuid4(rng) == expected
+        assert rng.getstate() == reference.getstate()
+
+
+def test_is_micropython_is_false_on_cpython():
+    """The runtime flag the browser edge reads says CPython here."""
+    assert _compat.IS_MICROPYTHON is False

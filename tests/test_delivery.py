@@ -484,3 +484,486 @@ def test_browser_sender_treats_a_non_string_ks_as_a_failed_answer(answer):
     assert asyncio.run(sender.refresh_ks()) is None
     assert tracker.ks == "old-ks"
     assert "ks-provider-failed" in [d["code"] for d in tracker.diagnostics]
+
+
+# -- the engine on its own: queue states, shared-store operations, edge cases ------------
+
+NOW = 1000.0
+
+
+def bare_engine(**options):
+    """An engine on a memory store whose diagnostics land in the returned list as (code, lost, count)."""
+    seen = []
+    options.setdefault("store", MemoryStore())
+    engine = DeliveryEngine(diagnostics=lambda code, message, details, lost, count: seen.append((code, lost, count)),
+                            **options)
+    return engine, seen
+
+
+def rec(n, kind="s"):
+    """A minimal record: the engine only reads its id and kind."""
+    return {"i": "b%d" % n, "k": kind, "e": 3}
+
+
+def ids(records):
+    return [r["i"] for r in records]
+
+
+def _fail_head(engine, now, outcome="transient", retry_after=None):
+    """Send the stats head at ``now`` and fail it; returns the wait until the queue is due again."""
+    (batch,) = engine.ready_batches(now)
+    engine.settle_batch("s", [(batch[0], outcome, "HTTP 500")], now, retry_after)
+    wake = engine.next_wakeup()
+    return None if wake is None else wake - now
+
+
+class EvictingStore(MemoryStore):
+    """A store that refuses to keep the records whose ids are in ``refuse`` (its budget is spent)."""
+
+    def __init__(self, refuse=()):
+        super().__init__()
+        self.refuse = set(refuse)
+
+    def append(self, queue, record):
+        if record["i"] in self.refuse:
+            return [(queue, record["i"])]
+        return super().append(queue, record)
+
+
+class LoadFailsLater(MemoryStore):
+    """A store whose first load per queue works and every later one raises (storage disabled meanwhile)."""
+
+    def __init__(self):
+        super().__init__()
+        self.loads = 0
+
+    def load(self, queue):
+        self.loads += 1
+        if self.loads > 2:
+            raise OSError("SecurityError: storage disabled")
+        return super().load(queue)
+
+
+def test_a_new_engine_is_idle_and_empty():
+    """Both queues start idle, with nothing pending and no failed attempt."""
+    engine, seen = bare_engine()
+    assert engine.status() == {"s": {"state": "idle", "pending": 0, "attempts": 0},
+                               "t": {"state": "idle", "pending": 0, "attempts": 0}}
+    assert engine.ready_batches(NOW) == [] and engine.next_wakeup() is None and seen == []
+
+
+def test_the_default_queue_cap_is_1000_records():
+    """The 1001st record drops the oldest one (README: maxQueue defaults to 1000)."""
+    engine, seen = bare_engine()
+    for n in range(1001):
+        engine.enqueue(rec(n), NOW)
+    assert engine.pending("s") == 1000 and engine.records("s")[0]["i"] == "b1"
+    assert seen == [("queue-full", "queue-full", 1)]
+
+
+@pytest.mark.parametrize("max_queue", [0, -1, 1.0, True, "5"])
+def test_engine_refuses_a_cap_that_is_not_a_positive_integer(max_queue):
+    """max_queue must be an int of at least 1: anything else is a ValueError at construction."""
+    with pytest.raises(ValueError, match="max_queue must be a positive integer"):
+        DeliveryEngine(max_queue=max_queue)
+
+
+def test_a_cap_of_one_keeps_the_newest_record():
+    """max_queue=1 is allowed: each new record replaces the one waiting."""
+    engine, seen = bare_engine(max_queue=1)
+    engine.enqueue(rec(1), NOW)
+    engine.enqueue(rec(2), NOW)
+    assert ids(engine.records("s")) == ["b2"] and engine.dropped == 1
+    assert ids(engine.store.load("s")) == ["b2"]
+
+
+def test_engine_uses_the_retry_policy_it_is_given_and_refuses_anything_else():
+    """A RetryPolicy passed in sets the waits; something that is not one is a TypeError."""
+    from kaltura_web.core.retry import RetryPolicy
+
+    engine, _ = bare_engine(retry=RetryPolicy(backoff=(5.0,)))
+    engine.enqueue(rec(1), NOW)
+    _fail_head(engine, NOW)
+    assert engine.next_wakeup() == NOW + 5.0
+    with pytest.raises(TypeError, match="retry must be a RetryPolicy, got tuple"):
+        DeliveryEngine(retry=(1.0, 2.0))
+
+
+def test_a_queue_exactly_at_its_cap_drops_nothing():
+    """Filling the queue to max_queue loses nothing and reports nothing."""
+    engine, seen = bare_engine(max_queue=3)
+    for n in range(3):
+        engine.enqueue(rec(n), NOW)
+    assert engine.dropped == 0 and seen == [] and engine.pending("s") == 3
+
+
+def test_overflow_drops_the_oldest_from_memory_and_store_alike():
+    """Past the cap the oldest records leave both the queue and the store, counted as lost."""
+    engine, seen = bare_engine(max_queue=2)
+    for n in range(4):
+        engine.enqueue(rec(n), NOW)
+    assert ids(engine.records("s")) == ["b2", "b3"] == ids(engine.store.load("s"))
+    assert seen == [("queue-full", "queue-full", 1)] * 2 and engine.dropped == 2
+
+
+def test_overflow_with_a_record_in_flight_keeps_it_stored():
+    """The record in flight stays in memory and in the store; the oldest waiting ones go from both."""
+    engine, seen = bare_engine(max_queue=2)
+    engine.enqueue(rec(0), NOW)
+    (batch,) = engine.ready_batches(NOW)
+    for n in (1, 2, 3):
+        engine.enqueue(rec(n), NOW)
+    assert ids(engine.records("s")) == ["b0", "b3"] == ids(engine.store.load("s"))
+    assert engine.dropped == 2 and not engine.store_failed
+    assert engine.settle(batch[0], "accepted", "HTTP 200", NOW)
+    assert ids(engine.records("s")) == ["b3"] == ids(engine.store.load("s"))
+
+
+def test_a_dead_letter_is_counted_once_as_lost():
+    """One bad beacon: dead_count 1, one beacon-dead-lettered diagnostic counting one loss."""
+    engine, seen = bare_engine()
+    engine.enqueue(rec(1), NOW)
+    engine.enqueue(rec(2), NOW)
+    (batch,) = engine.ready_batches(NOW)
+    assert engine.settle(batch[0], "bad_beacon", "MISSING_MANDATORY_PARAMETER", NOW)
+    assert engine.dead_count == 1 and seen == [("beacon-dead-lettered", "dead-lettered", 1)]
+    assert ids(engine.records("s")) == ["b2"] and engine.status()["s"]["state"] == "idle"
+    assert engine.store.dead_letters("s") == [{"record": rec(1), "reason": "MISSING_MANDATORY_PARAMETER"}]
+
+
+def test_a_new_beacon_does_not_hurry_a_queue_waiting_to_retry():
+    """During the backoff after a transient failure, a new record waits too (only a stalled queue is woken)."""
+    engine, _ = bare_engine()
+    engine.enqueue(rec(1), NOW)
+    _fail_head(engine, NOW)
+    engine.enqueue(rec(2), NOW)
+    assert engine.ready_batches(NOW) == [] and engine.status()["s"]["state"] == "waiting"
+    assert ids(engine.ready(NOW + 1.0)) == ["b1"]
+
+
+def test_a_raising_on_enqueue_hook_is_reported_and_the_record_kept():
+    """The drivers' wake-up hook raising is a hook-failed diagnostic; the record is queued all the same."""
+    engine, seen = bare_engine()
+
+    def hook(record):
+        raise RuntimeError("driver gone")
+
+    engine.on_enqueue = hook
+    engine.enqueue(rec(1), NOW)
+    assert seen == [("hook-failed", None, 1)] and ids(engine.records("s")) == ["b1"]
+
+
+def test_acknowledge_answers_whether_it_removed_a_queued_record():
+    """True for a queued record (gone from memory and store); False, with nothing changed, for one in flight or unknown."""
+    engine, _ = bare_engine()
+    for n in (1, 2):
+        engine.enqueue(rec(n), NOW)
+    engine.ready_batches(NOW)
+    assert engine.acknowledge("s", "b1", NOW) is False
+    assert engine.acknowledge("s", "b9", NOW) is False
+    assert engine.acknowledge("s", "b2", NOW) is True
+    assert ids(engine.records("s")) == ["b1"] == ids(engine.store.load("s")) and engine.accepted == 1
+
+
+def test_reload_keeps_the_batch_in_flight_once_at_the_head():
+    """Records another tab stored join behind the batch in flight, which is neither duplicated nor lost."""
+    store = MemoryStore()
+    engine, _ = bare_engine(store=store, max_queue=10)
+    for n in (1, 2):
+        engine.enqueue(rec(n), NOW)
+    (batch,) = engine.ready_batches(NOW, {"s": 2})
+    store.append("s", rec(3))  # written by another tab
+    assert engine.reload(NOW) == 1
+    assert ids(engine.records("s")) == ["b1", "b2", "b3"] and ids(engine.in_flight("s")) == ["b1", "b2"]
+    store.remove("s", "b1")  # another tab's keepalive answer was accepted meanwhile
+    assert engine.reload(NOW) == 0
+    assert ids(engine.records("s")) == ["b1", "b2", "b3"]
+    assert engine.settle_batch("s", [(batch[0], "accepted", ""), (batch[1], "accepted", "")], NOW)
+    assert ids(engine.records("s")) == ["b3"]
+
+
+def test_reload_drops_what_others_removed_and_keeps_memory_only_records_last():
+    """A record removed from the store by another tab leaves; one the store could not keep stays, at the tail."""
+    store = EvictingStore(refuse={"b2"})
+    engine, seen = bare_engine(store=store)
+    for n in (1, 2, 3):
+        engine.enqueue(rec(n), NOW)
+    assert ids(store.load("s")) == ["b1", "b3"] and seen == [("storage-full", None, 1)]
+    store.remove("s", "b1")
+    store.append("s", rec(4))
+    assert engine.reload(NOW) == 1
+    assert ids(engine.records("s")) == ["b3", "b4", "b2"]
+
+
+def test_reload_queues_a_record_stored_twice_once():
+    """Two tabs that both wrote the same beacon to the shared store: it is queued (and sent) once."""
+    store = MemoryStore()
+    engine, _ = bare_engine(store=store)
+    store.append("s", rec(1))
+    store.append("s", rec(1))
+    store.append("s", rec(2))
+    assert engine.reload(NOW) == 2
+    assert ids(engine.records("s")) == ["b1", "b2"]
+
+
+def test_reload_restarts_a_queue_waiting_to_retry():
+    """Re-reading the store ends the backoff: the head goes out again at once."""
+    engine, _ = bare_engine()
+    engine.enqueue(rec(1), NOW)
+    _fail_head(engine, NOW)
+    assert engine.ready_batches(NOW) == []
+    engine.reload(NOW)
+    assert ids(engine.ready(NOW)) == ["b1"]
+
+
+def test_reload_after_the_store_failed_adds_nothing_and_keeps_the_queue():
+    """A store that fails on reload is dropped (store-failed); reload returns 0 and the queue stays as it was."""
+    engine, seen = bare_engine(store=LoadFailsLater())
+    engine.enqueue(rec(1), NOW)
+    assert engine.reload(NOW) == 0
+    assert engine.store_failed and [s[0] for s in seen] == ["store-failed"]
+    assert engine.reload(NOW) == 0 and ids(engine.records("s")) == ["b1"]
+
+
+def test_adopt_queues_a_record_from_another_tab_behind_the_others():
+    """adopt appends a new record (no store write) and says True; the same id again, or an unknown kind, is False."""
+    engine, _ = bare_engine()
+    engine.enqueue(rec(1), NOW)
+    assert engine.adopt(rec(2), NOW) is True
+    assert engine.adopt(rec(2), NOW) is False
+    assert engine.adopt(rec(1), NOW) is False
+    assert engine.adopt(rec(3, kind="x"), NOW) is False
+    assert ids(engine.records("s")) == ["b1", "b2"] and ids(engine.store.load("s")) == ["b1"]
+
+
+def _stall(engine, now):
+    """Fail the head of the stats queue until the round of retries is used up."""
+    for _ in range(4):
+        now += _fail_head(engine, now)
+    return now
+
+
+def test_adopt_wakes_a_stalled_queue_but_not_a_waiting_one():
+    """An adopted record is a new beacon: it restarts a stalled queue, and leaves a backoff alone."""
+    engine, _ = bare_engine()
+    engine.enqueue(rec(1), NOW)
+    _fail_head(engine, NOW)
+    engine.adopt(rec(2), NOW)
+    assert engine.ready_batches(NOW) == []
+    later = _stall(engine, NOW + 1.0)
+    assert engine.status()["s"]["state"] == "stalled" and engine.ready_batches(later - 1.0) == []
+    engine.adopt(rec(3), later - 1.0)
+    assert ids(engine.ready(later - 1.0)) == ["b1"]
+
+
+def test_forget_drops_a_queued_record_but_never_one_in_flight():
+    """forget removes a record from memory only (True); an in-flight, unknown or foreign-queue id gives False."""
+    engine, _ = bare_engine()
+    for n in (1, 2):
+        engine.enqueue(rec(n), NOW)
+    engine.ready_batches(NOW)
+    assert engine.forget("s", "b1") is False
+    assert engine.forget("x", "b2") is False
+    assert engine.forget("s", "b9") is False
+    assert engine.forget("s", "b2") is True
+    assert ids(engine.records("s")) == ["b1"] and ids(engine.store.load("s")) == ["b1", "b2"]
+
+
+def test_ready_batches_serve_each_queue_on_its_own():
+    """An empty or paused stats queue does not hold back trackEvent, and the reverse."""
+    engine, _ = bare_engine()
+    engine.enqueue(rec(1, kind="t"), NOW)
+    assert [ids(b) for b in engine.ready_batches(NOW)] == [["b1"]]
+    engine.enqueue(rec(2), NOW)
+    (batch,) = engine.ready_batches(NOW)
+    engine.settle(batch[0], "config", "HTTP 404", NOW)
+    engine.settle(engine.in_flight("t")[0], "accepted", "", NOW)
+    engine.enqueue(rec(3, kind="t"), NOW)
+    assert engine.status()["s"]["state"] == "paused_config"
+    assert [ids(b) for b in engine.ready_batches(NOW)] == [["b3"]]
+
+
+def test_batch_limits_apply_per_queue_and_never_go_below_one():
+    """limits size the stats batch only; trackEvent and an unlimited call send one record; a limit of 0 still sends one."""
+    engine, _ = bare_engine()
+    for n in range(4):
+        engine.enqueue(rec(n), NOW)
+        engine.enqueue(rec(10 + n, kind="t"), NOW)
+    batches = engine.ready_batches(NOW, {"s": 3})
+    assert [ids(b) for b in batches] == [["b0", "b1", "b2"], ["b10"]]
+    for batch in batches:
+        engine.settle_batch(batch[0]["k"], [(r, "accepted", "") for r in batch], NOW)
+    assert [ids(b) for b in engine.ready_batches(NOW)] == [["b3"], ["b11"]]
+    engine.settle(engine.in_flight("s")[0], "accepted", "", NOW)
+    engine.enqueue(rec(4), NOW)
+    engine.enqueue(rec(5), NOW)
+    assert [ids(b) for b in engine.ready_batches(NOW, {"s": 0})] == [["b4"]]
+
+
+def test_an_answer_for_a_record_not_in_flight_is_ignored():
+    """Settling a record that is not the head in flight (or nothing) returns False, reports stray-answer, changes nothing."""
+    engine, seen = bare_engine()
+    for n in (1, 2):
+        engine.enqueue(rec(n), NOW)
+    assert engine.settle(rec(1), "accepted", "", NOW) is False  # nothing in flight
+    engine.ready_batches(NOW)
+    assert engine.settle(rec(2), "accepted", "", NOW) is False  # not the head in flight
+    assert engine.settle_batch("s", [], NOW) is False
+    assert [s[0] for s in seen] == ["stray-answer"] * 3
+    assert ids(engine.records("s")) == ["b1", "b2"] and ids(engine.in_flight("s")) == ["b1"]
+
+
+def test_without_a_retry_after_a_restart_sends_at_once_even_at_time_zero():
+    """No server hold is set by default: on a clock starting at 0, going online restarts a backoff immediately."""
+    engine, _ = bare_engine()
+    engine.enqueue(rec(1), 0.0)
+    (batch,) = engine.ready_batches(0.0)
+    engine.settle(batch[0], "transient", "network error", 0.0)
+    engine.set_online(True, 0.5)
+    assert ids(engine.ready(0.5)) == ["b1"]
+
+
+def test_a_waiting_stats_queue_does_not_hold_back_track_events():
+    """While stats.collect waits out its backoff, a trackEvent record goes out."""
+    engine, _ = bare_engine()
+    engine.enqueue(rec(1), NOW)
+    _fail_head(engine, NOW)
+    engine.enqueue(rec(2, kind="t"), NOW)
+    assert [ids(b) for b in engine.ready_batches(NOW)] == [["b2"]]
+
+
+def test_the_worst_failed_slot_sets_the_state_whatever_its_place():
+    """A rejected KS in slot 1 and a transient failure in slot 2: the queue pauses for a KS (the transient does not win)."""
+    engine, seen = bare_engine()
+    for n in (1, 2):
+        engine.enqueue(rec(n), NOW)
+    (batch,) = engine.ready_batches(NOW, {"s": 2})
+    engine.settle_batch("s", [(batch[0], "auth", "INVALID_KS"), (batch[1], "transient", "HTTP 500")], NOW)
+    assert engine.status()["s"]["state"] == "paused_auth" and engine.status()["t"]["state"] == "paused_auth"
+    assert [s[0] for s in seen] == ["ks-rejected"]
+
+
+def test_a_head_that_moves_on_starts_a_new_round_of_retries():
+    """After the head is finally accepted, the next record's failures wait 1, 2, 4 then 8 s again."""
+    engine, _ = bare_engine()
+    for n in (1, 2):
+        engine.enqueue(rec(n), NOW)
+    now = NOW
+    first = [_fail_head(engine, now)]
+    for _ in range(4):
+        now += first[-1]
+        first.append(_fail_head(engine, now))
+    assert first == [1.0, 2.0, 4.0, 8.0, 16.0]
+    now += first[-1]
+    (batch,) = engine.ready_batches(now)
+    engine.settle(batch[0], "accepted", "HTTP 200", now)
+    assert engine.status()["s"] == {"state": "idle", "pending": 1, "attempts": 0} and engine.next_wakeup() is None
+    second = [_fail_head(engine, now)]
+    for _ in range(3):
+        now += second[-1]
+        second.append(_fail_head(engine, now))
+    assert second == [1.0, 2.0, 4.0, 8.0]
+
+
+def test_a_dead_lettered_head_also_starts_a_new_round():
+    """A head rejected for good counts as moving on: the next record's first failure waits 1 s."""
+    engine, _ = bare_engine()
+    for n in (1, 2):
+        engine.enqueue(rec(n), NOW)
+    assert _fail_head(engine, NOW) == 1.0
+    assert _fail_head(engine, NOW + 1.0) == 2.0
+    (batch,) = engine.ready_batches(NOW + 3.0)
+    engine.settle(batch[0], "bad_beacon", "MISSING_MANDATORY_PARAMETER", NOW + 3.0)
+    assert _fail_head(engine, NOW + 3.0) == 1.0
+
+
+def test_reject_only_dead_letters_a_record_in_flight():
+    """reject() of a record that is not in flight returns False and keeps it queued."""
+    engine, _ = bare_engine()
+    engine.enqueue(rec(1), NOW)
+    assert engine.reject(engine.records("s")[0], "cannot be encoded", NOW) is False
+    assert ids(engine.records("s")) == ["b1"] and engine.dead_count == 0
+    (batch,) = engine.ready_batches(NOW)
+    assert engine.reject(batch[0], "cannot be encoded", NOW) is True
+    assert engine.records("s") == [] and engine.dead_count == 1
+
+
+def test_next_wakeup_is_the_earliest_due_queue():
+    """With both queues waiting, the wake-up is the earlier of their due times."""
+    engine, _ = bare_engine()
+    engine.enqueue(rec(1, kind="t"), NOW)
+    (t_batch,) = engine.ready_batches(NOW)
+    engine.settle(t_batch[0], "transient", "", NOW)  # trackEvent due at NOW + 1
+    engine.enqueue(rec(2), NOW + 0.5)
+    (s_batch,) = engine.ready_batches(NOW + 0.5)
+    engine.settle(s_batch[0], "transient", "", NOW + 0.5)  # stats due at NOW + 1.5
+    assert engine.next_wakeup() == NOW + 1.0
+
+
+@pytest.mark.parametrize("ks", [None, ""])
+def test_engine_set_ks_takes_none_or_empty_as_no_ks(ks):
+    """The engine accepts None or '' to drop the KS."""
+    engine, _ = bare_engine()
+    engine.set_ks("a-ks", NOW)
+    engine.set_ks(ks, NOW)
+    assert engine.ks == ks
+
+
+@pytest.mark.parametrize("ks, error", [(5, TypeError), (b"ks", TypeError), ("ks-\udcff", ValueError)])
+def test_engine_set_ks_refuses_what_cannot_be_a_ks(ks, error):
+    """A KS that is not text, or cannot be encoded, raises at the call and the old KS stays."""
+    engine, _ = bare_engine()
+    engine.set_ks("a-ks", NOW)
+    with pytest.raises(error, match="ks"):
+        engine.set_ks(ks, NOW)
+    assert engine.ks == "a-ks"
+
+
+def test_a_triggered_restart_starts_the_retries_over():
+    """A new beacon waking a stalled queue resets its attempts: the next failure waits 1 s again."""
+    engine, _ = bare_engine()
+    engine.enqueue(rec(1), NOW)
+    later = _stall(engine, NOW)
+    engine.enqueue(rec(2), later - 1.0)
+    assert engine.status()["s"] == {"state": "idle", "pending": 2, "attempts": 0}
+    assert _fail_head(engine, later - 1.0) == 1.0
+
+
+def test_a_restart_waits_until_a_retry_after_shorter_than_the_backoff_ends():
+    """Stalled with Retry-After 5 s (the backoff says 8 s): a trigger restarts at the server's time, not before."""
+    engine, _ = bare_engine()
+    engine.enqueue(rec(1), NOW)
+    now = NOW
+    for _ in range(3):
+        now += _fail_head(engine, now)
+    assert _fail_head(engine, now, retry_after=5.0) == 8.0
+    engine.enqueue(rec(2), now + 1.0)
+    assert engine.status()["s"]["state"] == "waiting" and engine.next_wakeup() == now + 5.0
+    engine.set_online(True, now + 5.0)  # exactly when the hold ends: free to send
+    assert engine.status()["s"]["state"] == "idle" and engine.next_wakeup() is None
+
+
+class ReportedEvictions(MemoryStore):
+    """A store whose next append reports the evictions in ``evict`` (as a budgeted store would)."""
+
+    def __init__(self):
+        super().__init__()
+        self.evict = None
+
+    def append(self, queue, record):
+        super().append(queue, record)
+        evicted, self.evict = self.evict, None
+        return evicted
+
+
+def test_evictions_spare_the_record_in_flight_and_skip_unknown_queues():
+    """Evicted records leave memory too, except the one in flight (its answer will settle it); a foreign queue name is skipped."""
+    store = ReportedEvictions()
+    engine, seen = bare_engine(store=store)
+    for n in (1, 2, 3):
+        engine.enqueue(rec(n), NOW)
+    engine.ready_batches(NOW)
+    store.evict = [("s", "b1"), ("x", "b0"), ("s", "b2")]
+    engine.enqueue(rec(4), NOW)
+    assert ids(engine.records("s")) == ["b1", "b3", "b4"]
+    assert seen == [("storage-full", "storage-evicted", 1)] and engine.storage_dropped == 1 == engine.dropped

@@ -44,3 +44,54 @@ def test_tracker_counts_queue_overflow_as_lost():
         tracker.page_load("p")
     assert tracker.lost == {"queue-full": 3}
     assert seen == ["queue-full"] * 3
+
+
+def _constants(prefix_lost):
+    return {name: value for name, value in vars(diag).items()
+            if name.isupper() and type(value) is str and name.startswith("LOST_") == prefix_lost}
+
+
+def test_codes_are_the_kebab_case_of_their_names_and_distinct():
+    """Each stable code reads as its constant's name (QUEUE_FULL is 'queue-full'); no two codes are equal."""
+    codes = _constants(False)
+    assert len(codes) >= 25 and "SDK_ERROR" in codes and "TAB_HANDOVER" in codes
+    assert {name: name.lower().replace("_", "-") for name in codes} == codes
+    assert len(set(codes.values())) == len(codes)
+
+
+def test_loss_reasons_are_the_kebab_case_of_their_names():
+    """The reasons of ``lost`` read as their names without LOST_ (LOST_STORAGE_EVICTED is 'storage-evicted')."""
+    reasons = _constants(True)
+    assert set(reasons) == {"LOST_QUEUE_FULL", "LOST_STORAGE_EVICTED", "LOST_DEAD_LETTERED", "LOST_EARLY_DROPPED"}
+    assert {name: name[5:].lower().replace("_", "-") for name in reasons} == reasons
+
+
+def test_report_returns_its_entry_with_empty_details_by_default_and_counts_one_loss():
+    """Without details an entry has {}; without count a loss counts one; the entry kept is the one returned."""
+    d = Diagnostics()
+    entry = d.report(diag.BEACON_DEAD_LETTERED, "dead", lost=diag.LOST_DEAD_LETTERED)
+    assert entry == {"code": "beacon-dead-lettered", "message": "dead", "details": {}} and d.entries == [entry]
+    assert d.lost == {"dead-lettered": 1}
+    assert d.count("store-failed") == 0
+
+
+def test_a_hook_sees_each_entry_and_the_default_bound_is_200():
+    """The hook gets every entry as it is made; by default the newest 200 entries are kept."""
+    seen = []
+    d = Diagnostics(seen.append)
+    for i in range(201):
+        d.report(diag.INVALID_RATE, "rate %d" % i, {"i": i})
+    assert len(d.entries) == 200 and d.entries[0]["details"] == {"i": 1}
+    assert len(seen) == 201 and seen[-1] is d.entries[-1]
+
+
+def test_a_hook_failure_entry_names_the_error():
+    """The hook-failed entry has the usual three fields, its details holding the hook's exception."""
+    def hook(entry):
+        raise ValueError("bad")
+
+    d = Diagnostics(hook)
+    d.report(diag.STORE_FAILED, "storage failed")
+    failed = d.entries[1]
+    assert set(failed) == {"code", "message", "details"}
+    assert failed["code"] == "hook-failed" and failed["details"] == {"error": "ValueError('bad')"}

@@ -224,3 +224,24 @@ def test_core_is_the_core_folder_once_it_exists(tmp_path):
     assert targets.core_modules(str(tmp_path)) == ["kaltura_web/core/catalog.py", "kaltura_web/core/tracker.py"]
     with pytest.raises(ValueError):
         targets.core_modules(str(tmp_path), "kaltura_web/nowhere")
+
+
+DIAGNOSING = '''def f(self, x):
+    self._report(diag.QUEUE_FULL, "queue full", queue="s")
+    entry = {"code": "hook-failed", "message": "hook raised", "details": {}}
+    self.log("not a diagnostic", x)
+    return x + 1  # pragma: no mutate (shown equivalent)
+'''
+
+
+def test_diagnostic_messages_and_pragma_lines_are_excluded_and_counted():
+    """The text of a diagnostic message and a pragma line give no mutant; the code and other strings still do,
+    and exclude=False lists the left-out ones."""
+    kept = [m.describe() for m in operators.mutants(DIAGNOSING, "m.py", ["string", "return_none"])]
+    assert kept == ["'s' -> 'XXsXX'", "'code' -> 'XXcodeXX'", "'hook-failed' -> 'XXhook-failedXX'",
+                    "'message' -> 'XXmessageXX'", "'details' -> 'XXdetailsXX'", "'not a diagnostic' -> "
+                    "'XXnot a diagnosticXX'"]
+    everything = [m.describe() for m in operators.mutants(DIAGNOSING, "m.py", ["string", "return_none"],
+                                                          exclude=False)]
+    assert sorted(set(everything) - set(kept)) == ["'hook raised' -> 'XXhook raisedXX'",
+                                                   "'queue full' -> 'XXqueue fullXX'", "return x + 1 -> return None"]

@@ -1,94 +1,16 @@
-"""The sender core and the RetryPolicy on a fake clock with scripted transports:
-Retry-After, the KS episode, out-of-band acknowledgements, whole-batch
-failures, transport errors, and the unload flush's requests."""
+"""The sender core on a fake clock with scripted transports: Retry-After,
+the KS episode, out-of-band acknowledgements, whole-batch failures,
+transport errors, and the unload flush's requests."""
 
 import calendar
-import http.server
-import socket
-import threading
-import urllib.parse
 
 import pytest
 
-from kaltura_web import MemoryStore
 from kaltura_web.core import ports
 from kaltura_web.core.ports import Response, TransportError
-from kaltura_web.core.retry import RetryPolicy, http_date
-from kaltura_web.core.sender import KEEPALIVE_BUDGET
-from kaltura_web.cpython.transport import UrllibTransport
+from kaltura_web.core.sender import KEEPALIVE_BUDGET, mask_ks
 from tests.fakes import (INVALID_KS, FakeClock, ScriptedTransport, calls, make_tracker, retry_round, sequence,
                          sync_sender)
-
-
-
-# -- RetryPolicy ---------------------------------------------------------------
-
-def test_policy_schedule_is_backoff_then_capped_stalls():
-    """The default policy waits 1, 2, 4 s within a round, then 8, 16, 32 and 60 s forever."""
-    policy = RetryPolicy()
-    waits = [policy.schedule(n, 0) for n in (1, 2, 3)]
-    stalls = [policy.schedule(4, s) for s in range(6)]
-    assert waits == [(False, 1.0), (False, 2.0), (False, 4.0)]
-    assert stalls == [(True, 8.0), (True, 16.0), (True, 32.0), (True, 60.0), (True, 60.0), (True, 60.0)]
-
-
-def test_policy_retry_after_lengthens_never_shortens():
-    """A server's wait longer than the backoff replaces it; a shorter one changes nothing."""
-    policy = RetryPolicy()
-    assert policy.schedule(1, 0, retry_after=30.0) == (False, 30.0)
-    assert policy.schedule(3, 0, retry_after=0.5) == (False, 4.0)
-
-
-@pytest.mark.parametrize("kwargs", [{"backoff": ()}, {"backoff": (1.0, -2.0)}, {"stalled": (float("nan"),)},
-                                    {"stalled": (True,)}, {"max_retry_after": -1}])
-def test_policy_rejects_unusable_delays(kwargs):
-    """Empty, negative, NaN or boolean delays are a ValueError at construction."""
-    with pytest.raises(ValueError):
-        RetryPolicy(**kwargs)
-
-
-@pytest.mark.parametrize("status, value, expected", [
-    (429, "120", 120.0),
-    (503, " 7 ", 7.0),
-    (503, "0", 0.0),
-    (429, "999999", 3600.0),  # capped at an hour
-    (500, "120", None),  # only 429 and 503 are honoured
-    (429, "-5", None),
-    (429, "1.5", None),
-    (429, "soon", None),
-])
-def test_retry_after_in_seconds(status, value, expected):
-    """Retry-After in whole seconds is read on 429/503 only, capped; anything else is ignored."""
-    assert RetryPolicy().retry_after(status, {"retry-after": value}, 1000.0) == expected
-
-
-@pytest.mark.parametrize("text", [
-    "Wed, 21 Oct 2015 07:28:00 GMT",  # IMF-fixdate
-    "Wednesday, 21-Oct-15 07:28:00 GMT",  # RFC 850
-    "Wed Oct 21 07:28:00 2015",  # asctime
-])
-def test_retry_after_as_an_http_date(text):
-    """An HTTP date in any of its three forms gives the seconds from now until then."""
-    when = calendar.timegm((2015, 10, 21, 7, 28, 0))
-    assert RetryPolicy().retry_after(503, {"retry-after": text}, when - 45.0) == 45.0
-    assert RetryPolicy().retry_after(503, {"retry-after": text}, when + 10.0) == 0.0  # already past
-
-
-@pytest.mark.parametrize("date", [(1970, 1, 1, 0, 0, 0), (2000, 2, 29, 23, 59, 59), (2024, 3, 1, 0, 0, 1),
-                                  (2100, 12, 31, 12, 0, 0), (1999, 12, 31, 23, 59, 60)])
-def test_http_date_matches_the_calendar(date):
-    """The core's own date arithmetic agrees with the standard library across leap years and centuries."""
-    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-    text = "Mon, %02d %s %04d %02d:%02d:%02d GMT" % (date[2], months[date[1] - 1], date[0], date[3], date[4],
-                                                     date[5])
-    assert http_date(text) == calendar.timegm(date)
-
-
-@pytest.mark.parametrize("text", ["", "21 Oct 2015", "Wed, 32 Oct 2015 07:28:00 GMT", "Wed, 21 Foo 2015 07:28:00 GMT",
-                                  "Wed, 21 Oct 2015 25:28:00 GMT", "Wed, 21 Oct 215 07:28:00 GMT", "12:00:00"])
-def test_http_date_rejects_what_is_not_a_date(text):
-    """Text that is not an HTTP date gives None (the Retry-After is then ignored)."""
-    assert http_date(text) is None
 
 
 # -- Retry-After through the sender -------------------------------------------
@@ -260,18 +182,11 @@ def test_the_retries_exhausted_diagnostic_names_the_transport_error():
     assert entry["details"]["reason"] == "timeout: slow"
 
 
-def test_unknown_transport_error_kind_is_refused():
-    """A TransportError must have one of the known kinds: anything else is a ValueError."""
-    with pytest.raises(ValueError):
-        TransportError("dns", "no such host")
-
-
-class RaisingTransport(ports.Transport):
-    def __init__(self, error):
-        self.error = error
-
-    def send(self, request):
-        raise self.error
+def raising(error):
+    """A scripted transport whose every send raises ``error``."""
+    def handler(request):
+        raise error
+    return ScriptedTransport(handler)
 
 
 @pytest.mark.parametrize("error, kind", [(TransportError(ports.TIMEOUT, "slow"), "timeout"),
@@ -282,7 +197,7 @@ def test_a_raising_transport_gives_a_retry_not_a_stuck_batch(error, kind):
     lines = []
     tracker = make_tracker(clock)
     tracker.report(3, "e")
-    sync_sender(tracker, clock, RaisingTransport(error), log=lines.append).pump()
+    sync_sender(tracker, clock, raising(error), log=lines.append).pump()
     assert tracker.engine.in_flight("s") == [] and tracker.engine.status()["s"]["state"] == "waiting"
     assert "(%s: " % kind in lines[0]
 
@@ -298,7 +213,8 @@ def test_a_transport_returning_a_tuple_is_a_broken_transport():
 
 
 def test_stray_answer_changes_nothing():
-    """An answer for a request that is no longer in flight is a diagnostic and settles nothing."""
+    """An answer for a beacon no longer in flight settles nothing: it gives its own outcome, a note, and a
+    stray-answer diagnostic naming the beacon."""
     clock = FakeClock()
     tracker = make_tracker(clock)
     tracker.report(3, "e")
@@ -306,17 +222,10 @@ def test_stray_answer_changes_nothing():
     tracker.sender_core.receive(req, Response(200, None, "null"))
     tracker.report(4, "e")
     step = tracker.sender_core.receive(req, Response(200, None, "null"))
-    assert step.accepted == 0 and tracker.pending() == 1
+    assert (step.outcome, step.accepted, step.note) == ("accepted", 0, "answer for a beacon not in flight ignored")
+    assert tracker.pending() == 1
     assert tracker.diagnostics[-1]["code"] == "stray-answer"
-
-
-def test_response_keeps_headers_case_insensitively_and_checks_the_status():
-    """Header names are kept in lower case and found in any case; a status outside 100-599 is refused."""
-    answer = Response(429, {"Retry-After": "5", "X-Trace": 7}, None)
-    assert answer.header("RETRY-AFTER") == "5" and answer.headers == {"retry-after": "5", "x-trace": "7"}
-    assert answer.body == ""
-    with pytest.raises(ValueError):
-        Response(0)
+    assert tracker.diagnostics[-1]["details"] == {"beacon": req.beacon_id}
 
 
 def test_sent_counts_beacons_not_requests():
@@ -360,72 +269,127 @@ def test_keepalive_requests_none_offline_and_only_accepted_slots_leave():
     assert tracker.sender_core.acknowledge(req, TransportError(ports.NETWORK)) == 0
 
 
-# -- the urllib transport: headers kept, failures typed ----------------------------
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        length = int(self.headers.get("Content-Length", 0))
-        body = urllib.parse.parse_qs(self.rfile.read(length).decode())
-        status = int(body.get("status", ["200"])[0])
-        self.send_response(status)
-        self.send_header("Retry-After", "17")
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(b'{"code":"X"}')
-
-    def log_message(self, *args):
-        pass
+def test_the_default_keepalive_budget_is_64_kib_of_bodies():
+    """Without a budget, keepalive requests stop before their bodies pass 65536 characters (the browsers' limit)."""
+    tracker = make_tracker()
+    for _ in range(60):
+        tracker.page_load("p" * 1025)  # each request body is 1130 characters: 57 fit, 58 do not
+    requests = tracker.sender_core.keepalive_requests()
+    assert {len(r.body) for r in requests} == {1130} and len(requests) == 57
+    assert len(tracker.sender_core.keepalive_requests(exclude=set())) == 57
 
 
-@pytest.fixture
-def local_server():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield "http://127.0.0.1:%d/" % server.server_address[1]
-    server.shutdown()
-    server.server_close()
+def test_the_keepalive_budget_counts_every_request_and_is_inclusive():
+    """A budget of exactly the bodies' total takes them all; one less stops before the last request."""
+    tracker = make_tracker(batch_size=10)
+    for i in range(3):
+        tracker.report(3, "e%d" % i)
+    tracker.page_load("lobby")
+    tracker.page_load("hall")
+    everything = tracker.keepalive_requests()
+    sizes = [len(r.body) for r in everything]
+    assert [r.queue for r in everything] == ["s", "t", "t"]
+    assert [r.body for r in tracker.keepalive_requests(budget_bytes=sum(sizes))] == [r.body for r in everything]
+    assert [r.queue for r in tracker.keepalive_requests(budget_bytes=sum(sizes) - 1)] == ["s", "t"]
+    assert [r.queue for r in tracker.keepalive_requests(budget_bytes=sizes[0])] == ["s"]
 
 
-class _Req:
-    def __init__(self, url, body="status=200"):
-        self.url, self.body, self.method = url, body, "POST"
-        self.headers = {"Content-Type": "application/x-www-form-urlencoded"}
+def test_keepalive_skips_a_record_that_cannot_be_encoded():
+    """An unencodable record at the head is left to the send loop; the records behind it still go in the flush."""
+    clock = FakeClock()
+    old = make_tracker(clock)
+    bad = dict(old.page_load("lobby"), pn="x-\udcff")
+    good = [old.page_load("hall"), old.page_load("exit")]
+    store = ports.MemoryStore()
+    for record in [bad] + good:
+        store.append("t", record)
+    tracker = make_tracker(clock, store=store)
+    requests = tracker.keepalive_requests()
+    assert [r.beacon_id for r in requests] == [r["i"] for r in good]
 
 
-@pytest.mark.parametrize("status", [200, 429, 503])
-def test_urllib_transport_keeps_status_headers_and_body(local_server, status):
-    """Any HTTP answer, errors included, comes back as a Response with its headers (Retry-After kept)."""
-    answer = UrllibTransport(timeout=5).send(_Req(local_server, "status=%d" % status))
-    assert isinstance(answer, Response) and answer.status == status
-    assert answer.header("retry-after") == "17" and answer.body == '{"code":"X"}'
+def test_keepalive_requests_never_wait_on_a_later_small_request():
+    """When the next request does not fit, nothing after it is added, even a smaller one (order is kept)."""
+    tracker = make_tracker(batch_size=10)
+    tracker.page_load("p" * 2000)
+    tracker.page_load("q")
+    big, small = tracker.keepalive_requests()
+    assert tracker.keepalive_requests(budget_bytes=len(small.body) + 10) == []
 
 
-def test_urllib_transport_refused_connection_is_a_network_error():
-    """A port nobody listens on gives a TransportError of kind network."""
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    answer = UrllibTransport(timeout=5).send(_Req("http://127.0.0.1:%d/" % port))
-    assert isinstance(answer, TransportError) and answer.kind == ports.NETWORK
+def test_mask_ks_shows_eight_and_four_characters_of_a_long_ks_only():
+    """A KS of 17 or more characters shows its first 8 and last 4; up to 16, nothing; a non-string is masked as text."""
+    assert mask_ks("abcdefghijklmnopq") == "abcdefgh…nopq"
+    assert mask_ks("abcdefghijklmnop") == "…"
+    assert mask_ks("") == "<none>" and mask_ks(None, empty="-") == "-"
+    assert mask_ks(123456789012345678901) == "12345678…8901"
 
 
-def test_urllib_transport_silent_server_is_a_timeout():
-    """A server that accepts the connection but never answers gives a TransportError of kind timeout."""
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(1)
-    try:
-        answer = UrllibTransport(timeout=0.2).send(_Req("http://127.0.0.1:%d/" % silent.getsockname()[1]))
-    finally:
-        silent.close()
-    assert isinstance(answer, TransportError) and answer.kind == ports.TIMEOUT
+def test_a_step_says_what_an_answer_did():
+    """An accepted answer: outcome accepted, the count, no KS to ask for, no note; its repr says the same."""
+    clock = FakeClock()
+    tracker = make_tracker(clock)
+    tracker.report(3, "e")
+    (req,) = tracker.due_requests()
+    step = tracker.sender_core.receive(req, Response(200, None, "null"))
+    assert (step.outcome, step.accepted, step.ask_ks, step.note) == ("accepted", 1, False, None)
+    assert repr(step) == "Step(accepted, accepted=1, ask_ks=False)"
 
 
-def test_memory_store_is_a_store():
-    """The memory store fills the Store port; the port itself is abstract."""
-    store = MemoryStore()
-    assert isinstance(store, ports.Store)
-    with pytest.raises(NotImplementedError):
-        ports.Store().load("s")
+def test_the_note_of_a_throttled_answer_names_the_wait():
+    """A 429 with Retry-After 30 is noted with the outcome, the status and the wait."""
+    clock = FakeClock()
+    tracker = make_tracker(clock)
+    tracker.report(3, "e")
+    (req,) = tracker.due_requests()
+    step = tracker.sender_core.receive(req, Response(429, {"Retry-After": "30"}, ""))
+    assert step.note == "beacon %s: transient (HTTP 429), Retry-After 30 s" % req.beacon_id[:8]
+
+
+def test_the_note_without_a_provider_is_one_exact_line():
+    """A rejected KS and no provider: the note says delivery waits for a new KS, and nothing is asked."""
+    clock = FakeClock()
+    tracker = make_tracker(clock)
+    tracker.report(3, "e")
+    (req,) = tracker.due_requests()
+    step = tracker.sender_core.receive(req, Response(401))
+    assert step.ask_ks is False
+    assert step.note == ("beacon %s: auth (HTTP 401); KS rejected and no KS provider: delivery paused until a new KS"
+                         % req.beacon_id[:8])
+
+
+def test_take_ks_uses_a_good_answer_and_notes_it_masked():
+    """A usable KS from the provider is set and noted masked; a bad one is refused with a note and changes nothing."""
+    tracker = make_tracker(ks="old-ks")
+    core = tracker.sender_core
+    assert core.take_ks("djJ8MTAwfABCDEFGHIJK") == ("djJ8MTAwfABCDEFGHIJK", "new KS from provider: djJ8MTAw…HIJK")
+    assert tracker.ks == "djJ8MTAwfABCDEFGHIJK"
+    assert core.take_ks(42) == (None, "KS provider gave no usable KS: delivery stays paused")
+    assert tracker.ks == "djJ8MTAwfABCDEFGHIJK"
+
+
+def test_handle_response_without_a_status_is_a_network_error():
+    """The older driver form (status None) counts as a network failure: its reason names the network, not a broken transport."""
+    clock = FakeClock()
+    tracker = make_tracker(clock)
+    tracker.report(3, "e")
+    for _ in range(4):
+        (req,) = tracker.due_requests()
+        assert tracker.handle_response(req, None, "") == "transient"
+        clock.now = tracker.next_wakeup()
+    (entry,) = [d for d in tracker.diagnostics if d["code"] == "retries-exhausted"]
+    assert entry["details"]["reason"] == "network: no answer"
+
+
+def test_due_goes_on_after_an_unencodable_head_in_the_same_call():
+    """A head that cannot be encoded is dead-lettered inside due(), which then returns the next record of that queue."""
+    clock = FakeClock()
+    old = make_tracker(clock)
+    bad = dict(old.page_load("lobby"), pn="x-\udcff")
+    good = old.page_load("hall")
+    store = ports.MemoryStore()
+    store.append("t", bad)
+    store.append("t", good)
+    tracker = make_tracker(clock, store=store)
+    (req,) = tracker.due_requests()
+    assert req.beacon_id == good["i"] and [d["record"]["i"] for d in store.dead_letters("t")] == [bad["i"]]

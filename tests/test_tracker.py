@@ -272,3 +272,209 @@ def test_new_id_is_public_and_drawn_from_the_injected_random_source():
     ids = [first.new_id(), first.new_id()]
     assert ids == [second.new_id(), second.new_id()] and ids[0] != ids[1]
     assert len(ids[0]) == 36 and ids[0][14] == "4"
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"partner_id": "x"}, ValueError, "^partner_id must be"),
+    ({"ks_provider": 5}, TypeError, "^ks_provider must be callable"),
+    ({"on_event": 5}, TypeError, "^on_event must be callable"),
+    ({"on_diagnostic": 5}, TypeError, "^on_diagnostic must be callable"),
+    ({"uiconf_id": "x"}, ValueError, "^uiconf_id must be"),
+    ({"batch_size": 0}, ValueError, "^batch_size must be a positive integer, got 0$"),
+    ({"batch_size": True}, ValueError, "^batch_size must be a positive integer"),
+    ({"batch_size": "5"}, ValueError, "^batch_size must be a positive integer"),
+    ({"batch_size": 2.0}, ValueError, "^batch_size must be a positive integer"),
+    ({"retry": (1.0,)}, TypeError, "^retry must be a RetryPolicy, got tuple$"),
+    ({"application": 5}, TypeError, "^application must be a string"),
+    ({"client_ver": 5}, TypeError, "^client_ver must be a string"),
+    ({"referrer": 5}, TypeError, "^referrer must be a string"),
+    ({"service_url": "ftp://x"}, ValueError, "^service_url must be an http"),
+    ({"analytics_url": "ftp://x"}, ValueError, "^analytics_url must be an http"),
+])
+def test_each_wrong_argument_is_named_in_its_error(kwargs, error, message):
+    """The exception for a wrong constructor argument is the exact type and starts with the argument's name."""
+    options = dict({"partner_id": 1}, **kwargs)
+    with pytest.raises(error, match=message):
+        Tracker(clock=FakeClock(), rng=random.Random(1), **options)
+
+
+class CountingStore:
+    """A store that only counts how often the engine touched it."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __getattr__(self, name):
+        def method(*args):
+            self.calls += 1
+            return [] if name == "load" else None
+        return method
+
+
+@pytest.mark.parametrize("kwargs", [{"ks": 123}, {"ks": ""}, {"retry": "fast"}, {"batch_size": 0},
+                                    {"service_url": "nope"}])
+def test_a_wrong_argument_is_refused_before_the_store_is_touched(kwargs):
+    """The constructor checks every argument before it builds anything: a refused one never reads the store."""
+    store = CountingStore()
+    with pytest.raises((TypeError, ValueError)):
+        make_tracker(store=store, **kwargs)
+    assert store.calls == 0
+    make_tracker(store=store)
+    assert store.calls > 0  # the spy does see a real construction
+
+
+def test_a_default_tracker_names_this_client_and_batches_fifty():
+    """Beacons carry clientVer kaltura_web:<package version>; a backlog goes out fifty beacons at a time."""
+    from importlib.metadata import version
+
+    from kaltura_web.core.tracker import CLIENT_VER
+
+    tracker = Tracker(1, clock=FakeClock(), rng=random.Random(1), service_url="http://c.test/api_v3")
+    assert CLIENT_VER == "kaltura_web:" + version("kaltura_web")
+    records = [tracker.report(3, "e") for _ in range(60)]
+    assert records[0]["c"] == CLIENT_VER
+    (req,) = tracker.due_requests()
+    assert len(req.beacon_ids) == 50
+
+
+def test_a_tracker_takes_a_retry_policy():
+    """A RetryPolicy given to the tracker decides its waits."""
+    from kaltura_web.core.retry import RetryPolicy
+
+    clock = FakeClock()
+    tracker = make_tracker(clock, retry=RetryPolicy(backoff=(7.0,)))
+    tracker.report(3, "e")
+    (req,) = tracker.due_requests()
+    tracker.handle_response(req, 500, "")
+    assert tracker.next_wakeup() == clock.now + 7.0
+
+
+def test_diagnose_counts_one_loss_by_default_in_the_lost_map():
+    """tracker.diagnose with a loss reason and no count adds one to tracker.lost."""
+    tracker = make_tracker()
+    tracker.diagnose("early-dropped", "buffer overflowed", {"n": 1}, lost="early-dropped")
+    assert tracker.lost == {"early-dropped": 1} and tracker.diagnostics[-1]["details"] == {"n": 1}
+
+
+def test_set_ks_takes_none_and_refuses_an_empty_ks():
+    """set_ks(None) drops the KS; an empty string is a TypeError (no KS is None, not '')."""
+    tracker = make_tracker(ks="ks-one")
+    with pytest.raises(TypeError, match="^ks must be a non-empty string"):
+        tracker.set_ks("")
+    assert tracker.ks == "ks-one"
+    tracker.set_ks(None)
+    assert tracker.ks is None
+
+
+def test_a_failed_provider_answer_and_a_failed_hook_name_their_error():
+    """The ks-provider-failed and hook-failed diagnostics carry the error in details['error']."""
+    def hook(event):
+        raise RuntimeError("boom")
+
+    tracker = make_tracker(on_event=hook)
+    assert tracker.provider_ks(5) is None
+    assert tracker.diagnostics[-1]["details"] == {"error": "ks must be a non-empty string, got int"}
+    tracker.player("e")
+    assert tracker.diagnostics[-1]["details"] == {"error": "RuntimeError('boom')"}
+
+
+def test_a_player_is_kept_and_announces_itself_unless_told_not_to():
+    """player() registers the player and sends WIDGET_LOADED at once; ready=False sends nothing yet."""
+    tracker = make_tracker()
+    first = tracker.player("a")
+    assert tracker.players == [first] and [r["e"] for r in tracker.queued()] == [1]
+    second = tracker.player("b", ready=False)
+    assert tracker.players == [first, second] and len(tracker.queued()) == 1
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda t: t.report(3, None), TypeError, "^entry_id must be a string"),
+    (lambda t: t.report(3, "  "), ValueError, "^entry_id must be a non-empty string"),
+    (lambda t: t.report(3, "e", session_id=""), ValueError, "^session_id must be a non-empty string"),
+    (lambda t: t.report(3, "e", duration="9"), TypeError, "^duration must be a number"),
+    (lambda t: t.page_load(page_name=5), TypeError, "^page_name must be a string"),
+    (lambda t: t.page_load(entry_id=""), ValueError, "^entry_id must be a non-empty string"),
+    (lambda t: t.page_load(application=5), TypeError, "^application must be a string"),
+    (lambda t: t.button_click("a", None), TypeError, "^button_name must be a string"),
+    (lambda t: t.player("e").playing("9"), TypeError, "^position must be a number"),
+    (lambda t: t.player("e").ad_progress("1", 10.0), TypeError, "^position must be a number"),
+])
+def test_report_and_application_events_name_the_wrong_argument(call, error, message):
+    """Each wrong argument of report(), page_load(), button_click() and the player raises naming it."""
+    with pytest.raises(error, match=message):
+        call(make_tracker())
+
+
+def test_report_draws_a_session_id_unless_one_is_given():
+    """Without session_id each report gets a fresh UUID session; a given one is kept."""
+    tracker = make_tracker()
+    first, second = tracker.report(3, "e"), tracker.report(3, "e")
+    assert len(first["s"]) == 36 and first["s"] != second["s"]
+    assert tracker.report(3, "e", session_id="my-session")["s"] == "my-session"
+
+
+class TickingClock(FakeClock):
+    """A clock that moves one second each time it is read."""
+
+    def __call__(self):
+        self.now += 1.0
+        return self.now
+
+
+def test_play_and_seek_stamp_both_of_their_observations_with_one_time():
+    """play() and seek() read the clock once: the request and the start (or seeking and seeked) share a time."""
+    tracker = make_tracker(TickingClock())
+    player = tracker.player("e")
+    player.loaded(100.0)
+    play = player.play(0.0)
+    assert [e.name for e in play] == ["PLAY_REQUEST", "PLAY", "FIRST_PLAY"] and len({e.t for e in play}) == 1
+    seek = player.seek(40.0)
+    assert [e.name for e in seek] == ["SEEK"] and seek[0].position == 40.0
+
+
+def test_progress_returns_the_events_it_caused():
+    """progress() returns [] in the common case and the quartile events when one is reached (with its own t)."""
+    clock = FakeClock()
+    tracker = make_tracker(clock)
+    player = tracker.player("e")
+    player.loaded(8.0)
+    player.play(0.0)
+    assert player.progress(1.0, t=clock.now + 1) == []
+    reached = player.progress(2.0, t=clock.now + 2)
+    assert [e.name for e in reached] == ["PLAY_REACHED_25"] and reached[0].t == clock.now + 2
+
+
+def test_each_player_method_reports_its_observation():
+    """Every Player method feeds its own observation and returns the events it made."""
+    tracker = make_tracker()
+    player = tracker.player("e")
+    player.loaded(100.0)
+    player.play(0.0)
+    steps = [
+        (lambda: player.error("E1", "decode"), ["ERROR"]),
+        (lambda: player.rate(2.0), ["SPEED"]),
+        (lambda: player.fullscreen(True), ["ENTER_FULLSCREEN"]),
+        (lambda: player.fullscreen(False), ["EXIT_FULLSCREEN"]),
+        (lambda: player.captions("en"), ["CAPTIONS"]),
+        (lambda: player.flavor(800), ["FLAVOR_SWITCH"]),
+        (lambda: player.source(1200), ["SOURCE_SELECTED"]),
+        (lambda: player.share(), ["SHARE_CLICKED"]),
+        (lambda: player.download(), ["DOWNLOAD_CLICKED"]),
+        (lambda: player.related(), ["RELATED_CLICKED"]),
+        (lambda: player.waiting(), ["BUFFER_START"]),
+        (lambda: player.playing(), ["BUFFER_END"]),
+        (lambda: player.seeking(60.0), ["SEEK"]),
+        (lambda: player.seeked(60.0), []),
+        (lambda: player.pause(60.0), ["PAUSE"]),
+        (lambda: player.ad_start("midroll"), ["MIDROLL_STARTED"]),
+        (lambda: player.ad_progress(5.0, 10.0), ["MIDROLL_25", "MIDROLL_50"]),
+        (lambda: player.ad_click(), ["MIDROLL_CLICKED"]),
+        (lambda: player.ad_end(), []),
+        (lambda: player.bumper("post"), ["POST_BUMPER_PLAYED"]),
+        (lambda: player.bumper_click(), ["BUMPER_CLICKED"]),
+        (lambda: player.ended(), ["ENDED"]),
+        (lambda: player.close(), []),
+    ]
+    for call, names in steps:
+        events = call()
+        assert [e.name for e in events] == names

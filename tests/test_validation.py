@@ -78,3 +78,49 @@ def test_encodable_and_long_values_in_messages():
     with pytest.raises(ValueError) as info:
         v.seconds(-1.0 * 10 ** 300, "position")
     assert len(str(info.value)) < 120
+
+
+def test_identifier_limits_are_exact():
+    """One digit is enough, ten is the most (an 11-character string is refused even when its value is small),
+    and only ASCII digits count."""
+    assert v.identifier("7", "partner_id") == 7
+    assert v.identifier("0000000042", "partner_id") == 42
+    for bad in ("00000000042", "4X2", "4 2", "+42"):
+        with pytest.raises(ValueError, match="partner_id must be an integer from 1 to 2147483647, got '"):
+            v.identifier(bad, "partner_id")
+
+
+def test_the_largest_event_timestamp_is_2106():
+    """t may be any Unix second up to 2**32-1 (what an unsigned 32-bit eventTimestamp holds), not one more."""
+    assert v.timestamp(4294967295) == 4294967295
+    with pytest.raises(ValueError, match="^t must be finite seconds from 0 to 4294967295, got 4294967296$"):
+        v.timestamp(4294967296)
+
+
+def test_encodable_is_a_boolean():
+    """encodable answers True or False, never something merely falsy."""
+    assert v.encodable("ok") is True and v.encodable("\udcff") is False
+
+
+def test_url_host_ends_at_the_path_query_or_fragment():
+    """A URL whose authority is empty before '?', '#' or '/' has no host; a trailing slash (only) is dropped."""
+    for bad in ("http://?x=1", "https://#top", "http:///api_v3", "http://user@?x"):
+        with pytest.raises(ValueError, match="with a host"):
+            v.url(bad, "service_url")
+    assert v.url("http://h/a/b?c=d#e", "service_url") == "http://h/a/b?c=d#e"
+    assert v.url("http://HOST/API_X//", "service_url") == "http://HOST/API_X"
+
+
+@pytest.mark.parametrize("value, shown", [
+    (10 ** 20, "an integer of more than 20 digits"),
+    (-10 ** 20, "an integer of more than 20 digits"),
+    (10 ** 20 - 1, "99999999999999999999"),
+    (-10 ** 20 + 1, "-99999999999999999999"),
+    ("a" * 38, "'" + "a" * 38 + "'"),  # 40 characters: shown whole
+    ("a" * 39, "'" + "a" * 36 + "..."),  # 41: cut to 37 and an ellipsis
+])
+def test_a_wrong_value_is_shown_short_in_the_message(value, shown):
+    """Integers of more than 20 digits are described, not printed; other values are shown up to 40 characters."""
+    with pytest.raises(ValueError) as info:
+        v.identifier(value, "partner_id")
+    assert str(info.value) == "partner_id must be an integer from 1 to 2147483647, got " + shown

@@ -66,6 +66,14 @@ else:
         return _is_promise(value) or hasattr(value, "__await__")
 
 
+def attribute(el, name):
+    """The text of an element's attribute ``name``; None when the element or the attribute is missing."""
+    if is_nullish(el):
+        return None
+    value = el.getAttribute(name)
+    return None if is_nullish(value) else str(value)
+
+
 async def resolve(value):
     """Await ``value`` if it is a JS promise (or a Python awaitable)."""
     if is_awaitable(value):

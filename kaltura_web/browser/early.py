@@ -17,7 +17,7 @@ state tells and says so in ``tracker.diagnostics``.
 
 from ..core import diagnostics as diag
 from . import _env
-from ._convert import is_nullish
+from ._convert import attribute, is_nullish
 from ._guard import guard
 
 QUEUE_NAME = "kalturaWebQueue"
@@ -56,6 +56,12 @@ class Early:
         return len(self.records)
 
 
+def button_extras(el):
+    """(value, info) of a ``[data-kaltura-button]`` element: its
+    ``data-kaltura-button-value`` and ``-info`` attributes (None when absent)."""
+    return attribute(el, "data-kaltura-button-value"), attribute(el, "data-kaltura-button-info")
+
+
 def take(window=None):
     """Stop the snippet and return its records (an ``Early``), or None when
     the page has no snippet.  Safe to call twice (the second gets nothing)."""
@@ -80,6 +86,7 @@ def take(window=None):
             record["spec"] = str(_get(raw, "button") or "")
             entry = _get(raw, "entryId")
             record["entry_id"] = str(entry) if entry else None
+            record["value"], record["info"] = button_extras(record["element"])
         else:
             record["kind"] = "media"
             values = {}
@@ -103,7 +110,8 @@ def replay(runtime, early):
         if record["kind"] == "click":
             if not record["spec"]:
                 return False
-            runtime.button(record["spec"], record["entry_id"], t=record["t"])
+            runtime.button(record["spec"], record["entry_id"], t=record["t"], value=record.get("value"),
+                           info=record.get("info"))
             return True
         for handle in runtime.attachments:
             if handle.video == record["element"]:

@@ -4,9 +4,10 @@ visibilitychange)."""
 
 import json
 
+from ..core.session import PAUSED, PLAYING
 from ..core.tracker import CLIENT_VER, Tracker
 from . import _env, early as _early
-from ._convert import is_nullish
+from ._convert import attribute as _attr, is_nullish
 from ._proxies import ProxyOwner
 from ._timers import eagerly
 from .driver import AsyncSender
@@ -23,9 +24,15 @@ BROWSER_CLIENT_VER = CLIENT_VER + " browser"
 
 # configuration keys (JSON / PyScript names) -> meaning
 CONFIG_KEYS = ("partnerId", "ks", "ksProvider", "ksUrl", "serviceUrl", "analyticsUrl",
-               "kalturaApplication", "uiconfId", "clientVer", "userId", "referrer", "pageType",
-               "pageName", "entryId", "pageLoad", "instrument", "storage", "maxQueue",
+               "kalturaApplication", "kalturaApplicationVer", "uiconfId", "widgetId", "clientVer",
+               "userId", "virtualEventId", "referrer", "pageType", "pageName", "pageValue",
+               "pageInfo", "entryId", "pageLoad", "instrument", "storage", "maxQueue",
                "storageBudget", "tabs")
+# <body data-kaltura-*> attribute -> configuration key
+BODY_ATTRIBUTES = (("data-kaltura-page-type", "pageType"), ("data-kaltura-page-name", "pageName"),
+                   ("data-kaltura-page-value", "pageValue"), ("data-kaltura-page-info", "pageInfo"),
+                   ("data-kaltura-application", "kalturaApplication"),
+                   ("data-kaltura-partner-id", "partnerId"), ("data-kaltura-entry-id", "entryId"))
 
 _current = [None]
 
@@ -33,13 +40,6 @@ _current = [None]
 def current():
     """The page's KalturaWeb runtime made by ``start()``, or None."""
     return _current[0]
-
-
-def _attr(el, name):
-    if is_nullish(el):
-        return None
-    value = el.getAttribute(name)
-    return None if is_nullish(value) else str(value)
 
 
 def read_config(explicit=None):
@@ -54,9 +54,7 @@ def read_config(explicit=None):
         if text:
             config.update(json.loads(text))
     body = doc.body
-    for key, attr in (("pageType", "data-kaltura-page-type"), ("pageName", "data-kaltura-page-name"),
-                      ("kalturaApplication", "data-kaltura-application"),
-                      ("partnerId", "data-kaltura-partner-id"), ("entryId", "data-kaltura-entry-id")):
+    for attr, key in BODY_ATTRIBUTES:
         value = _attr(body, attr)
         if value:
             config[key] = value
@@ -128,7 +126,10 @@ def create_tracker(config, store=None):
             options[opt] = config[key]
     tracker = Tracker(partner_id, clock=_env.now, rng=_env.make_rng(), ks=config.get("ks") or None,
                       application=config.get("kalturaApplication"),
-                      uiconf_id=config.get("uiconfId"),
+                      uiconf_id=config.get("uiconfId"), widget_id=config.get("widgetId"),
+                      user_id=config.get("userId") or None,
+                      application_version=config.get("kalturaApplicationVer"),
+                      virtual_event_id=config.get("virtualEventId"),
                       client_ver=config.get("clientVer") or BROWSER_CLIENT_VER,
                       referrer=config.get("referrer") or _env.page_url(),
                       store=store, ks_provider=_ks_provider(config), on_event=on_event,
@@ -257,22 +258,35 @@ class KalturaWeb:
         button = target.closest("[data-kaltura-button]")
         if is_nullish(button):
             return
-        self.button(_attr(button, "data-kaltura-button") or "", _attr(button, "data-kaltura-entry-id"))
+        value, info = _early.button_extras(button)
+        self.button(_attr(button, "data-kaltura-button") or "", _attr(button, "data-kaltura-entry-id"),
+                    value=value, info=info)
 
-    def button(self, spec, entry_id=None, t=None):
-        """What a ``data-kaltura-button="type:name"`` click does."""
+    def _playback_of(self, entry_id):
+        """The Player a click concerns, never a new one: ``entry_id``'s, or
+        without one the page's media whose playback is under way (None: no such player)."""
+        for p in self.tracker.players:
+            if entry_id is None:
+                if p.session.state in (PLAYING, PAUSED):
+                    return p
+            elif p.entry_id == entry_id:
+                return p
+        return None
+
+    def button(self, spec, entry_id=None, t=None, value=None, info=None):
+        """What a ``data-kaltura-button="type:name"`` click does (``value``,
+        ``info``: its ``data-kaltura-button-value``/``-info``).  The click
+        carries the playback session of the media it concerns."""
         if ":" in spec:
             button_type, button_name = spec.split(":", 1)
         else:
             button_type, button_name = spec, spec
         page_entry = entry_id or self.config.get("entryId")
-        player = None
-        if button_type in ("share", "download"):
-            player = self.player_for(page_entry)
-            if player is not None and page_entry is None:
-                page_entry = player.entry_id
-        self.tracker.button_click(button_type, button_name, entry_id=page_entry, t=t)
-        if player is not None:
+        sharing = button_type in ("share", "download")
+        player = self.player_for(page_entry) if sharing else self._playback_of(page_entry)
+        self.tracker.button_click(button_type, button_name, entry_id=page_entry, t=t,
+                                  button_value=value, button_info=info, player=player)
+        if player is not None and sharing:
             if button_type == "share":
                 player.share(t=t)
             else:
@@ -281,7 +295,8 @@ class KalturaWeb:
     def page_load(self, t=None):
         c = self.config
         return self.tracker.page_load(c.get("pageType"), c.get("pageName"),
-                                      entry_id=c.get("entryId") or None, t=t)
+                                      entry_id=c.get("entryId") or None, t=t,
+                                      page_value=c.get("pageValue"), page_info=c.get("pageInfo"))
 
     def stop(self):
         """Detach everything and remove the page listeners (tests, SPA teardown)."""

@@ -7,7 +7,9 @@ Layout (``<ns>`` is ``kaltura_web:<partner>:<user or ->``, see docs/storage.md):
 ``<ns>:n:<queue>``              the next sequence number (base 36)
 ``<ns>:x:<id>``                 a context: the fields a record left out
                                 (partner id, uiconf id, clientVer, referrer,
-                                application), shared by every record of a page
+                                application, widget id, user id, application
+                                version, virtual event id), shared by every
+                                record of a page
 ``<ns>:dead:<queue>``           the last dead letters (JSON list)
 ``<ns>:lease``                  the cross-tab sender lease (fallback only)
 
@@ -18,7 +20,9 @@ Text in, text out: nothing here touches a storage.  Records sort by
 import json
 
 PREFIX = "kaltura_web"
-CONTEXT_KEYS = ("p", "u", "c", "r", "a")  # record fields shared by many beacons
+# record fields shared by many beacons; a record stored before a key was added
+# simply lacks it (its context has fewer pairs) and still encodes
+CONTEXT_KEYS = ("p", "u", "c", "r", "a", "w", "ui", "av", "ve")
 _B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 _CONTEXT_REF = '"x":"'  # how a packed body refers to its context
 

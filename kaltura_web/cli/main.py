@@ -195,7 +195,7 @@ def cmd_send(args):
         return 2
     log = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
     options = dict(service_url=args.service_url, analytics_url=args.analytics_url, ks=args.ks,
-                   referrer=args.referrer, application=args.application)
+                   referrer=args.referrer, application=args.application, user_id=args.user_id or None)
     try:
         checker = create_tracker(args.partner_id, **options)
         entries, errors = _validate(checker, _items(args), args.entry_id)
@@ -268,6 +268,9 @@ def build_parser():
     send.add_argument("--entry-id", default=env("ENTRY_ID"), help="entry to report (env ENTRY_ID)")
     send.add_argument("--referrer", default=None, help="page URL or device id, e.g. kiosk://device-001")
     send.add_argument("--application", default=None, help="kalturaApplication for trackEvent events")
+    send.add_argument("--user-id", default=env("KALTURA_USER_ID"),
+                      help="userId sent on every beacon: Kaltura attributes events to it, not to the "
+                           "KS user (env KALTURA_USER_ID)")
     send.add_argument("--events", type=_event_types, default=list(LIFECYCLE),
                       help="comma-separated types or names (default: 1-7, the full lifecycle)")
     send.add_argument("--file", help="JSON-lines file of events to back-fill ('-' for stdin)")

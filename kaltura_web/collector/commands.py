@@ -82,17 +82,19 @@ def _stored_events(db):
 
 
 def cmd_verify(args) -> int:
-    from .linter import lint
+    from .linter import ERROR, lint
 
     events = _stored_events(args.db)
     if events is None:
         return 2
-    findings = lint(events)
+    findings = lint(events, warnings=True)
     for finding in findings:
         print(finding)
+    violations = [f for f in findings if f.severity == ERROR]
     sessions = len({e["session_id"] for e in events if e["session_id"]})
-    print(f"{len(events)} events, {sessions} sessions, {len(findings)} findings")
-    return 1 if findings else 0
+    print(f"{len(events)} events, {sessions} sessions, {len(violations)} findings, "
+          f"{len(findings) - len(violations)} warnings")
+    return 1 if violations else 0  # warnings alone leave the exit status 0
 
 
 def parse_time(text):
@@ -264,7 +266,7 @@ def register(subparsers) -> None:
     report.add_argument("--db", default=DEFAULT_DB)
     report.add_argument("--entry", action="append", metavar="ID", help="only these entries (repeatable, a,b)")
     report.add_argument("--app", action="append", metavar="APP", help="only these applications (KS appId)")
-    report.add_argument("--user", action="append", metavar="USER", help="only these users (KS userId)")
+    report.add_argument("--user", action="append", metavar="USER", help="only these users (the event userId, else the KS user)")
     report.add_argument("--from", dest="from_time", type=parse_time, metavar="TIME",
                         help="from this event time (Unix seconds or ISO date/datetime, UTC)")
     report.add_argument("--to", dest="to_time", type=parse_end_time, metavar="TIME",

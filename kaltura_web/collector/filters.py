@@ -5,7 +5,7 @@ entry_id, event_type, session_id, event_timestamp, user_id, app_id, fields,
 duplicate_of).
 
 * ``event_time``: when an event happened (its eventTimestamp, else its arrival).
-* ``event_app``: the application it belongs to (KS appId, else kalturaApplication).
+* ``event_app``: the application it belongs to (its application fields, else the KS appId).
 * ``EventFilter`` + ``filter_events``: time range, entries, users, applications.
 * ``repeated_arrivals``: the events that repeat a beacon stored before them.
 """
@@ -26,14 +26,26 @@ def event_time(ev) -> float:
     return 0.0 if ts is None else ts
 
 
+# the event fields naming an application, in the order they are read: trackEvent's
+# kalturaApplication, stats.collect's applicationId, KAVA's application
+APP_FIELDS = ("kalturaApplication", "applicationId", "application")
+
+
+def named_text(fields, names):
+    """The first of ``names`` that ``fields`` holds as non-blank text or a
+    number, as text; None when none does."""
+    for name in names:
+        value = fields.get(name)
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value).strip():
+            return str(value)
+    return None
+
+
 def event_app(ev):
-    """The application of an event: the KS ``appId`` privilege it was sent
-    under, else the trackEvent ``kalturaApplication`` field; None when neither."""
-    if ev.get("app_id"):
-        return ev["app_id"]
-    fields = ev.get("fields") or {}
-    app = fields.get("kalturaApplication") or fields.get("application")
-    return str(app) if app else None
+    """The application of an event: its own application field (``APP_FIELDS``),
+    else the ``app_id`` stored with it (the KS ``appId`` privilege for events
+    stored before the collector read the fields); None when neither."""
+    return named_text(ev.get("fields") or {}, APP_FIELDS) or ev.get("app_id") or None
 
 
 def repeated_arrivals(events) -> list:

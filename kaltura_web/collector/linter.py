@@ -20,9 +20,17 @@ split-playback        a session whose first quartile comes before any PLAY or
                       user and referrer had a PLAY.
 buffer-end-without-start  BUFFER_END with no unmatched BUFFER_START before it.
 timestamp-backwards   eventTimestamp lower than an earlier one in the session.
-ks-without-user       an event accepted under a KS whose userId is empty.
+ks-without-user       an event accepted under a KS whose userId is empty that
+                      names no userId of its own (nobody it counts for).
 duplicate-beacon      a repeated arrival of a beacon already stored (the store's
                       ``duplicate_of``): Kaltura stores and counts it again.
+
+Warnings (``lint(events, warnings=True)``; severity "warning", never a violation):
+
+kb-required-field     a session's player-usage stats.collect events lack uiconfId,
+                      duration (not expected on WIDGET_LOADED) or referrer, which
+                      Kaltura's knowledge base lists as required: one finding per
+                      session and field, on the first event that lacks it.
 
 Every stored arrival is judged as an event (a repeated beacon too, as Kaltura
 counts it), so a repeat may also break a playback rule.  Event types come from
@@ -39,6 +47,11 @@ from .values import finite
 WIDGET_LOADED, MEDIA_LOADED, PLAY, REPLAY, SEEK, BUFFER_START, BUFFER_END = (
     STATS_TYPE_BY_NAME[name] for name in ("WIDGET_LOADED", "MEDIA_LOADED", "PLAY", "REPLAY", "SEEK",
                                           "BUFFER_START", "BUFFER_END"))
+# the stats.collect types an editor or uploader sends; every other type is player usage
+EDITOR_TYPES = {STATS_TYPE_BY_NAME[name] for name in ("OPEN_EDIT", "OPEN_UPLOAD", "SAVE_PUBLISH",
+                                                       "CLOSE_EDITOR")}
+# field Kaltura's knowledge base requires on player-usage events -> types that need not carry it
+KB_REQUIRED = {"uiconfId": (), "duration": (WIDGET_LOADED,), "referrer": ()}
 # quartile type -> fraction of the duration it stands for
 QUARTILES = {STATS_TYPE_BY_NAME[f"PLAY_REACHED_{p}"]: p / 100.0 for p in (25, 50, 75, 100)}
 LOWER_QUARTILE = dict(zip(sorted(QUARTILES)[1:], sorted(QUARTILES)))  # 50% -> 25%, ...
@@ -54,6 +67,8 @@ RULES = (
     "ks-without-user",
     "duplicate-beacon",
 )
+WARNING_RULES = ("kb-required-field",)
+ERROR, WARNING = "error", "warning"
 
 
 @dataclass
@@ -63,12 +78,14 @@ class Finding:
     seq: int | None
     event_type: int | None
     message: str
+    severity: str = ERROR  # ERROR: a violation of the protocol; WARNING: advice
 
     def as_dict(self) -> dict:
         return asdict(self)
 
     def __str__(self) -> str:
-        return f"[{self.rule}] session={self.session_id} seq={self.seq} {self.message}"
+        label = self.rule if self.severity == ERROR else f"{self.rule} {self.severity}"
+        return f"[{label}] session={self.session_id} seq={self.seq} {self.message}"
 
 
 def _fields(ev) -> dict:
@@ -93,7 +110,9 @@ def _label(ev) -> str:
     return f"{_name(ev.get('event_type'))} seq={ev.get('seq')}"
 
 
-def lint(events) -> list[Finding]:
+def lint(events, warnings=False) -> list[Finding]:
+    """The violations (severity "error") in ``events``, in the rules' order;
+    with ``warnings``, the warnings follow them."""
     events = sorted(events, key=lambda e: (e.get("seq") is None, e.get("seq") or 0))
     findings: list[Finding] = []
 
@@ -104,7 +123,8 @@ def lint(events) -> list[Finding]:
     sessions: dict[str, list] = {}
     for ev in events:
         if ev.get("ks_masked") and not ev.get("user_id"):
-            add("ks-without-user", ev, f"{_label(ev)} was sent under a KS with no userId (anonymous)")
+            add("ks-without-user", ev, f"{_label(ev)} was sent under a KS with no userId and names "
+                "no userId itself (anonymous)")
         if ev.get("duplicate_of") is not None:
             add("duplicate-beacon", ev, f"{_label(ev)} repeats beacon {ev.get('beacon_id')!r} first "
                 f"stored as seq={ev['duplicate_of']}: Kaltura stores and counts it again")
@@ -146,7 +166,29 @@ def lint(events) -> list[Finding]:
                     add("quartile-order", first_q, f"{_label(first_q)} arrived before any PLAY or REPLAY")
         if any(e.get("event_type") == PLAY for e in evs):
             started.append((key, sid))
+    if warnings:
+        for sid, evs in stats_sessions.items():
+            findings.extend(_kb_warnings(evs))
     return findings
+
+
+def _blank(value) -> bool:
+    return value is None or str(value).strip() == ""
+
+
+def _kb_warnings(evs) -> list[Finding]:
+    """``kb-required-field`` warnings of one session's stats.collect events."""
+    out = []
+    usage = [e for e in evs if e.get("event_type") not in EDITOR_TYPES]
+    for name, exempt in KB_REQUIRED.items():
+        lacking = [e for e in usage if e.get("event_type") not in exempt and _blank(_fields(e).get(name))]
+        if lacking:
+            first = lacking[0]
+            out.append(Finding("kb-required-field", first.get("session_id"), first.get("seq"),
+                               first.get("event_type"),
+                               f"{name} is missing on {len(lacking)} player-usage event(s), the first "
+                               f"{_label(first)}: Kaltura's knowledge base lists it as required", WARNING))
+    return out
 
 
 def _group_key(evs):

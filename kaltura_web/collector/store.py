@@ -31,8 +31,8 @@ CREATE TABLE IF NOT EXISTS {name} (
     event_type      INTEGER,
     session_id      TEXT,
     event_timestamp REAL,
-    user_id         TEXT,                       -- KS _u (NULL: no KS)
-    app_id          TEXT,                       -- KS appId privilege
+    user_id         TEXT,                       -- event userId, else KS _u (NULL: neither)
+    app_id          TEXT,                       -- event application, else KS appId privilege
     ks_type         INTEGER,                    -- KS _t (NULL: no KS)
     ks_masked       TEXT,                       -- mask_ks(ks), never the full KS
     beacon_id       TEXT,

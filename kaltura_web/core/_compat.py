@@ -9,7 +9,8 @@ import sys
 
 IS_MICROPYTHON = sys.implementation.name == "micropython"
 
-_SAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
+# a set of characters (a letter added twice changes nothing, hence the pragma)
+_SAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"  # pragma: no mutate
 _HEX = "0123456789ABCDEF"
 
 
@@ -64,4 +65,4 @@ def uuid4(rng) -> str:
     words[1] = (words[1] & 0xFFFF0FFF) | 0x00004000
     words[2] = (words[2] & 0x3FFFFFFF) | 0x80000000
     h = "".join("%08x" % w for w in words)
-    return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+    return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]

@@ -127,6 +127,12 @@ TRACK_EVENT_FIELDS = (
 STATS_REQUIRED_FIELDS = ("partnerId", "entryId", "eventType", "sessionId", "eventTimestamp")
 STATS_OPTIONAL_FIELDS = ("uiconfId", "clientVer", "referrer", "currentPoint", "duration", "seek")
 
+# Attribution (reference.md sections 2 and 6), sent when known: Kaltura reads the
+# user of a stats.collect event from event[userId], not from the KS.
+STATS_ATTRIBUTION_FIELDS = ("widgetId", "userId", "applicationId")
+TRACK_ATTRIBUTION_FIELDS = ("sessionId", "userId", "kalturaApplicationVer", "virtualEventId",
+                            "pageValue", "pageInfo", "buttonValue", "buttonInfo")
+
 
 def stats_type_name(event_type) -> str:
     """The catalog name of a stats.collect type, e.g. 3 -> 'PLAY'."""

@@ -42,7 +42,7 @@ class _Queue:
         self.state = IDLE
         self.attempts = 0  # failed sends of the head record in this round
         self.stalls = 0
-        self.due = 0.0
+        self.due = 0.0  # pragma: no mutate (read only once a failure has set it)
         self.hold = 0.0  # the server asked (Retry-After) not to send before this time
         self.batch = []  # the records of the request that is out (head first), or []
 
@@ -71,7 +71,7 @@ class DeliveryEngine:
         self.dropped = 0  # records dropped by overflow or storage eviction
         self.storage_dropped = 0  # of which evicted by the store (budget, quota)
         self.unpersisted = 0  # records the store could not keep (memory only)
-        self._memory_only = {}  # beacon id -> True for records not in the store
+        self._memory_only = set()  # ids of the records the store could not keep
         self.dead_count = 0
         self.accepted = 0
         self.store_failed = False
@@ -175,15 +175,15 @@ class DeliveryEngine:
             for r in q.items:
                 known[r["i"]] = r
             items = []
-            seen = {}
+            seen = set()
             for flight in q.batch:
                 items.append(flight)
-                seen[flight["i"]] = True
+                seen.add(flight["i"])
             for rec in stored:
                 rid = rec["i"]
                 if rid in seen:
                     continue
-                seen[rid] = True
+                seen.add(rid)
                 mine = known.get(rid)
                 if mine is None:
                     added += 1
@@ -239,10 +239,10 @@ class DeliveryEngine:
                 continue
             if q.state in (WAITING, STALLED) and now < q.due:
                 continue
-            size = limits.get(q.name, 1) if limits else 1
-            q.batch = q.items[:max(1, size)]
-            if q.state == IDLE:
-                q.attempts = 0
+            size = 1
+            if limits and q.name in limits:
+                size = max(1, limits[q.name])
+            q.batch = q.items[:size]
             out.append(list(q.batch))
         return out
 
@@ -319,12 +319,9 @@ class DeliveryEngine:
 
     def next_wakeup(self):
         """The earliest time a waiting queue becomes due, or None."""
-        due = None
-        for q in self.queues.values():
-            if q.items and q.in_flight is None and q.state in (WAITING, STALLED):
-                if due is None or q.due < due:
-                    due = q.due
-        return due
+        dues = [q.due for q in self.queues.values()
+                if q.items and q.in_flight is None and q.state in (WAITING, STALLED)]
+        return min(dues) if dues else None
 
     def set_online(self, online, now):
         self.online = bool(online)
@@ -357,10 +354,7 @@ class DeliveryEngine:
 
     # -- internals ---------------------------------------------------------
     def _flying(self, q, beacon_id):
-        for r in q.batch:
-            if r["i"] == beacon_id:
-                return True
-        return False
+        return any(r["i"] == beacon_id for r in q.batch)
 
     def _drop_local(self, q, beacon_id):
         """Remove a record from the in-memory queue only; True if it was there."""
@@ -377,10 +371,10 @@ class DeliveryEngine:
         for pair in evicted:
             queue, beacon_id = pair[0], pair[1]
             if beacon_id == record["i"]:
-                self._memory_only[beacon_id] = True
+                self._memory_only.add(beacon_id)
                 self.unpersisted += 1
                 self._report(diag.STORAGE_FULL, "storage full: beacon kept in memory only", beacon=beacon_id)
-                continue
+                continue  # pragma: no mutate (break is the same: the store's list ends with the record itself)
             q = self.queues.get(queue)
             if q is None:
                 continue
@@ -397,8 +391,7 @@ class DeliveryEngine:
 
     def _remove(self, q, record):
         self._drop_local(q, record["i"])  # the head, when settling: found at once
-        if self._memory_only:
-            self._memory_only.pop(record["i"], None)
+        self._memory_only.discard(record["i"])
         self._store_call("remove", q.name, record["i"])
 
     def _pause_auth(self, reason):

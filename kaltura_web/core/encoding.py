@@ -14,7 +14,8 @@ import json
 
 from ._compat import is_finite, urlencode
 from .validation import encodable
-from .catalog import STATS_OPTIONAL_FIELDS, STATS_REQUIRED_FIELDS, TRACK_EVENT_FIELDS
+from .catalog import (STATS_ATTRIBUTION_FIELDS, STATS_OPTIONAL_FIELDS, STATS_REQUIRED_FIELDS,
+                      TRACK_ATTRIBUTION_FIELDS, TRACK_EVENT_FIELDS)
 
 STATS = "s"  # queue / record kind: stats.collect
 TRACK = "t"  # queue / record kind: analytics.trackEvent
@@ -26,9 +27,14 @@ TRACK_PATH = "/api_v3/index.php?service=analytics&action=trackEvent"
 FORM = "application/x-www-form-urlencoded"
 
 # record key -> wire field, in the catalog's (wire) order
-_STATS_KEYS = tuple(zip(("p", "n", "e", "s", "t", "u", "c", "r", "cp", "d", "sk"),
-                        STATS_REQUIRED_FIELDS + STATS_OPTIONAL_FIELDS))
-_TRACK_KEYS = tuple(zip(("e", "p", "n", "a", "pt", "pn", "bt", "bn"), TRACK_EVENT_FIELDS))
+_STATS_KEYS = tuple(zip(("p", "n", "e", "s", "t", "u", "c", "r", "cp", "d", "sk", "w", "ui", "a"),
+                        STATS_REQUIRED_FIELDS + STATS_OPTIONAL_FIELDS + STATS_ATTRIBUTION_FIELDS))
+_TRACK_KEYS = tuple(zip(("e", "p", "n", "a", "pt", "pn", "bt", "bn", "s", "ui", "av", "ve", "pv", "pi",
+                         "bv", "bi"), TRACK_EVENT_FIELDS + TRACK_ATTRIBUTION_FIELDS))
+# the keys of a tracker's shared context (uiconfId, clientVer, referrer, widgetId, userId,
+# application, kalturaApplicationVer, virtualEventId) each record kind carries
+STATS_CONTEXT = ("u", "c", "r", "w", "ui", "a")
+TRACK_CONTEXT = ("ui", "av", "ve")
 
 # outcomes
 ACCEPTED = "accepted"
@@ -38,7 +44,7 @@ CONFIG = "config"
 TRANSIENT = "transient"
 # from the mildest to the worst: a failure that keeps beacons queued outranks a
 # dead letter, and a rejected KS (every queue waits for a new one) outranks all
-_SEVERITY = {ACCEPTED: 0, BAD_BEACON: 1, TRANSIENT: 2, CONFIG: 3, AUTH: 4}
+_SEVERITY = {outcome: rank for rank, outcome in enumerate((ACCEPTED, BAD_BEACON, TRANSIENT, CONFIG, AUTH))}
 
 _AUTH_CODES = ("INVALID_KS", "EXPIRED_KS", "KS_EXPIRED", "INVALID_USER_ID")
 _TRANSIENT_CODES = ("INTERNAL_SERVERL_ERROR", "INTERNAL_SERVER_ERROR", "SERVICE_TEMPORARILY_UNAVAILABLE")
@@ -61,14 +67,11 @@ def duration_seconds(duration) -> int:
 
 def stats_record(beacon_id, event_type, partner_id, entry_id, session_id, t, context=None,
                  position=None, duration=None, seek=None):
-    """The record of one stats.collect beacon.  ``context``: uiconfId/clientVer/referrer."""
+    """The record of one stats.collect beacon.  ``context``: the tracker's
+    shared fields (``STATS_CONTEXT``); empty ones are left out."""
     rec = {"i": beacon_id, "k": STATS, "p": partner_id, "n": entry_id, "e": event_type,
            "s": session_id, "t": unix_seconds(t)}
-    if context:
-        for key in ("u", "c", "r"):
-            value = context.get(key)
-            if value is not None and value != "":
-                rec[key] = value
+    _take_context(rec, context, STATS_CONTEXT)
     if position is not None and is_finite(position):
         rec["cp"] = point_seconds(position)
     if duration is not None and is_finite(duration) and duration > 0:
@@ -78,21 +81,32 @@ def stats_record(beacon_id, event_type, partner_id, entry_id, session_id, t, con
     return rec
 
 
-def track_record(beacon_id, event_type, partner_id, t, fields):
-    """The record of one analytics.trackEvent beacon; empty fields are left out."""
+def track_record(beacon_id, event_type, partner_id, t, fields, context=None):
+    """The record of one analytics.trackEvent beacon: ``fields`` by wire
+    name, then the tracker's shared ``context`` (``TRACK_CONTEXT``); empty
+    fields are left out."""
     rec = {"i": beacon_id, "k": TRACK, "e": event_type, "p": partner_id, "t": unix_seconds(t)}
     for key, name in _TRACK_KEYS[2:]:
         value = fields.get(name)
         if value is not None and value != "":
             rec[key] = value
+    _take_context(rec, context, TRACK_CONTEXT)
     return rec
+
+
+def _take_context(rec, context, keys):
+    if context:
+        for key in keys:
+            value = context.get(key)
+            if value is not None and value != "":
+                rec[key] = value
 
 
 def worst_outcome(outcomes):
     """The worst of some outcomes (ACCEPTED for none)."""
     worst = ACCEPTED
     for outcome in outcomes:
-        if _SEVERITY[outcome] > _SEVERITY[worst]:
+        if _SEVERITY[outcome] > _SEVERITY[worst]:  # pragma: no mutate (>= is the same: equal ranks, equal outcomes)
             worst = outcome
     return worst
 

@@ -46,8 +46,8 @@ class RetryPolicy:
             stalled, seconds = False, self.backoff[attempts - 1]
         else:
             stalled, seconds = True, self.stalled[min(stalls, len(self.stalled) - 1)]
-        if retry_after is not None and retry_after > seconds:
-            seconds = retry_after
+        if retry_after is not None:
+            seconds = max(seconds, retry_after)
         return stalled, seconds
 
     def retry_after(self, status, headers, now):
@@ -97,7 +97,7 @@ def http_date(text):
     month = time = None
     numbers = []
     for token in tokens:
-        if token[:3] in _MONTHS and len(token) == 3:
+        if token in _MONTHS:
             month = _MONTHS.index(token) + 1
         elif ":" in token:
             time = _clock(token)

@@ -57,7 +57,7 @@ class Step:
 def _unpack(answer):
     """(status or None, headers, body, what to log) of a Response or TransportError."""
     if isinstance(answer, TransportError):
-        return None, {}, "", str(answer)
+        return None, {}, "", str(answer)  # pragma: no mutate (a body without a status is never read)
     return answer.status, answer.headers, answer.body, "HTTP %d" % answer.status
 
 
@@ -81,20 +81,19 @@ class SenderCore:
         the queue goes on."""
         tracker = self.tracker
         now = tracker.clock() if now is None else now
+        limits = {STATS: tracker.batch_size}
         out = []
-        rejected = True
-        while rejected:
-            rejected = False
-            for batch in self.engine.ready_batches(now, {STATS: tracker.batch_size}):
-                # records the request does not carry (byte cap, or behind one that cannot
-                # be encoded) stay queued: the answer settles only those sent
-                request, reason = encode_head(batch, self.engine.ks, tracker.service_url,
-                                              tracker.analytics_url)
-                if request is None:
-                    self.engine.reject(batch[0], reason, now)
-                    rejected = True
-                else:
-                    out.append(request)
+        batches = self.engine.ready_batches(now, limits)
+        while batches:
+            batch = batches.pop(0)
+            # records the request does not carry (byte cap, or behind one that cannot
+            # be encoded) stay queued: the answer settles only those sent
+            request, reason = encode_head(batch, self.engine.ks, tracker.service_url, tracker.analytics_url)
+            if request is None:
+                self.engine.reject(batch[0], reason, now)  # one record fewer: the loop ends
+                batches.extend(self.engine.ready_batches(now, limits))  # that queue goes on
+            else:
+                out.append(request)
         return out
 
     def receive(self, request, answer, now=None):
@@ -109,10 +108,7 @@ class SenderCore:
                                   {"beacon": request.beacon_id})
             return Step(classify(status, body)[0], note="answer for a beacon not in flight ignored")
         records = batch[:len(request.beacon_ids)]
-        if len(records) == 1:
-            outcomes = [classify(status, body)]
-        else:
-            outcomes = classify_batch(status, body, len(records))
+        outcomes = classify_batch(status, body, len(records))
         if status is None:
             outcomes = [(outcome, said) for outcome, _ in outcomes]
         results = [(records[i], outcomes[i][0], outcomes[i][1]) for i in range(len(records))]
@@ -169,12 +165,11 @@ class SenderCore:
             pending = stats if stats else track
             head = pending[:tracker.batch_size] if stats else pending[:1]
             req, _ = encode_head(head, self.engine.ks, tracker.service_url, tracker.analytics_url)
+            del pending[:1 if req is None else len(req.beacon_ids)]  # every round takes records
             if req is None:  # it cannot be encoded: the send loop dead-letters it
-                del pending[0]
                 continue
             if used + len(req.body) > budget_bytes:
                 break  # nothing more is encoded than can go
-            del pending[:len(req.beacon_ids)]
             used += len(req.body)
             out.append(req)
         return out

@@ -37,13 +37,21 @@ class Tracker:
     ``/api_v3``; ``analytics_url`` is an origin.  ``ks_provider`` (called by
     the senders when the KS is rejected) returns a fresh KS; ``retry`` is a
     ``RetryPolicy``.
+
+    Attribution, sent when given: ``user_id`` (``userId`` on every beacon:
+    Kaltura attributes a stats.collect event to ``event[userId]``, not to
+    the KS user), ``application`` (``kalturaApplication``; ``applicationId``
+    on stats.collect), ``uiconf_id`` and ``widget_id`` (stats.collect),
+    ``application_version`` (``kalturaApplicationVer``) and
+    ``virtual_event_id`` (trackEvent).
     """
 
     def __init__(self, partner_id, clock, rng, service_url=DEFAULT_SERVICE_URL,
                  analytics_url=DEFAULT_ANALYTICS_URL, ks=None, ks_provider=None,
                  application=None, uiconf_id=None, client_ver=CLIENT_VER, referrer=None,
                  store=None, max_queue=DEFAULT_MAX_QUEUE, on_event=None, on_diagnostic=None,
-                 protocol=None, batch_size=DEFAULT_BATCH_SIZE, retry=None):
+                 protocol=None, batch_size=DEFAULT_BATCH_SIZE, retry=None, user_id=None,
+                 widget_id=None, application_version=None, virtual_event_id=None):
         # every argument is checked before anything is built: a wrong one changes nothing
         partner_id = identifier(partner_id, "partner_id")
         if not callable(clock):
@@ -61,15 +69,21 @@ class Tracker:
             raise TypeError("retry must be a RetryPolicy, got %s" % type(retry).__name__)
         if ks is not None:
             _check_ks(ks)
+        if virtual_event_id is not None:
+            virtual_event_id = identifier(virtual_event_id, "virtual_event_id")
+        self.application = text(application, "application")
+        self.context = {"u": uiconf_id, "c": text(client_ver, "client_ver"),
+                        "r": text(referrer, "referrer"), "a": self.application,
+                        "w": text(widget_id, "widget_id", blank=False),
+                        "ui": text(user_id, "user_id", blank=False),
+                        "av": text(application_version, "application_version"),
+                        "ve": virtual_event_id}
         self.partner_id = partner_id
         self.batch_size = batch_size
         self.clock = clock
         self.rng = rng
         self.service_url = url(service_url, "service_url")
         self.analytics_url = url(analytics_url, "analytics_url")
-        self.application = text(application, "application")
-        self.context = {"u": uiconf_id, "c": text(client_ver, "client_ver"),
-                        "r": text(referrer, "referrer")}
         self.ks_provider = ks_provider
         self.on_event = on_event
         self._diagnostics = Diagnostics(on_diagnostic)
@@ -101,6 +115,11 @@ class Tracker:
     @property
     def ks(self):
         return self.engine.ks
+
+    @property
+    def user_id(self):
+        """The ``userId`` every beacon carries (None: not sent)."""
+        return self.context["ui"]
 
     def set_ks(self, ks):
         """Use a new KS for every beacon sent from now on (queued ones too)."""
@@ -171,23 +190,41 @@ class Tracker:
         return record
 
     # -- application events (analytics.trackEvent) --------------------------
-    def page_load(self, page_type=None, page_name=None, entry_id=None, application=None, t=None):
+    def page_load(self, page_type=None, page_name=None, entry_id=None, application=None, t=None,
+                  page_value=None, page_info=None, session_id=None):
         """PageLoad (10003)."""
-        return self._track(catalog.PAGE_LOAD, entry_id, application, t,
-                           pageType=text(page_type, "page_type"), pageName=text(page_name, "page_name"))
+        return self._track(catalog.PAGE_LOAD, entry_id, application, t, session_id,
+                           pageType=text(page_type, "page_type"), pageName=text(page_name, "page_name"),
+                           pageValue=text(page_value, "page_value"), pageInfo=text(page_info, "page_info"))
 
-    def button_click(self, button_type, button_name, entry_id=None, application=None, t=None):
-        """ButtonClicked (10002)."""
-        return self._track(catalog.BUTTON_CLICKED, entry_id, application, t,
+    def button_click(self, button_type, button_name, entry_id=None, application=None, t=None,
+                     button_value=None, button_info=None, session_id=None, player=None):
+        """ButtonClicked (10002).  A click on a player carries its playback
+        session: pass the ``Player`` (its session id, and its entry id unless
+        ``entry_id`` is given) or a ``session_id``."""
+        if player is not None:
+            if not isinstance(player, Player):
+                raise TypeError("player must be a Player, got %s" % type(player).__name__)
+            if player.tracker is not self:
+                raise ValueError("player belongs to another tracker")
+            if session_id is not None:
+                raise ValueError("give session_id or player, not both")
+            session_id = player.session_id
+            entry_id = player.entry_id if entry_id is None else entry_id
+        return self._track(catalog.BUTTON_CLICKED, entry_id, application, t, session_id,
                            buttonType=text(button_type, "button_type", optional=False),
-                           buttonName=text(button_name, "button_name", optional=False))
+                           buttonName=text(button_name, "button_name", optional=False),
+                           buttonValue=text(button_value, "button_value"),
+                           buttonInfo=text(button_info, "button_info"))
 
-    def _track(self, event_type, entry_id, application, t, **fields):
+    def _track(self, event_type, entry_id, application, t, session_id, **fields):
         if entry_id is not None:
             text(entry_id, "entry_id", blank=False)
         fields["entryId"] = entry_id
+        fields["sessionId"] = text(session_id, "session_id", blank=False)
         fields["kalturaApplication"] = text(application, "application") or self.application
-        record = track_record(self.new_id(), event_type, self.partner_id, self._now(t), fields)
+        t = self._now(t)  # checked before the random source moves
+        record = track_record(self.new_id(), event_type, self.partner_id, t, fields, self.context)
         self.engine.enqueue(record, self.clock())
         return record
 

@@ -81,7 +81,7 @@ def url(value, what):
         raise ValueError("%s must be an http(s) URL, got %s" % (what, _show(value)))
     host = rest
     for sep in ("/", "?", "#"):
-        host = host.split(sep, 1)[0]
+        host = host.split(sep)[0]
     host = host.split("@")[-1]
     if not host or host.startswith(":") or not encodable(value):
         raise ValueError("%s must be an http(s) URL with a host, got %s" % (what, _show(value)))

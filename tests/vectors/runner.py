@@ -11,6 +11,10 @@ from kaltura_web.core.encoding import wire_fields
 from kaltura_web.core.tracker import Tracker
 
 T0 = 1700000000
+# optional configuration of a case ("config") -> (Tracker argument, the stats.collect field
+# every beacon then carries)
+ATTRIBUTION = {"userId": ("user_id", "userId"), "widgetId": ("widget_id", "widgetId"),
+               "kalturaApplication": ("application", "applicationId")}
 
 
 class SequenceRng:
@@ -57,11 +61,15 @@ def run_case(case, defaults):
     now = [float(T0)]
     events = []
     diagnostics = []
+    config = case.get("config", {})
+    options = {}
+    for key in config:
+        options[ATTRIBUTION[key][0]] = config[key]
     tracker = Tracker(defaults["partnerId"], clock=lambda: now[0], rng=SequenceRng(),
                       service_url="http://collector.test/api_v3", analytics_url="http://collector.test",
                       ks="vector-ks", uiconf_id=defaults["uiconfId"], client_ver=defaults["clientVer"],
                       referrer=defaults["referrer"], on_event=lambda e: events.append(e["name"]),
-                      on_diagnostic=lambda entry: diagnostics.append(entry["code"]))
+                      on_diagnostic=lambda entry: diagnostics.append(entry["code"]), **options)
     player = tracker.player(defaults["entryId"], ready=False)
     for kind, t, data in expand(case["steps"]):
         now[0] = T0 + t
@@ -81,6 +89,8 @@ def run_case(case, defaults):
         common = {"event[objectType]": "KalturaStatsEvent", "event[partnerId]": str(defaults["partnerId"]),
                   "event[entryId]": defaults["entryId"], "event[uiconfId]": str(defaults["uiconfId"]),
                   "event[clientVer]": defaults["clientVer"], "event[referrer]": defaults["referrer"]}
+        for key in config:
+            common["event[%s]" % ATTRIBUTION[key][1]] = config[key]
         for name in common:
             if fields.pop(name, None) != common[name]:
                 errors.append("beacon %s: %s missing or wrong" % (record["e"], name))

@@ -58,14 +58,28 @@ def select_modules(parser, args):
 
 
 def collect(args, modules):
+    """The mutants to run, and per module how many were excluded as equivalent."""
     found = []
+    excluded = {}
     for path in modules:
         with open(os.path.join(args.root, path), encoding="utf-8") as f:
-            found.extend(operators.mutants(f.read(), path, args.operator))
+            source = f.read()
+        kept = operators.mutants(source, path, args.operator)
+        excluded[path] = len(operators.mutants(source, path, args.operator, exclude=False)) - len(kept)
+        found.extend(kept)
     if args.sample is not None and args.sample < len(found):
         order = {id(m): i for i, m in enumerate(found)}
         found = sorted(random.Random(args.seed).sample(found, args.sample), key=lambda m: order[id(m)])
-    return found
+    return found, excluded
+
+
+def excluded_line(excluded):
+    """One line naming the mutants left out as equivalent (diagnostic messages, pragma lines), or ''."""
+    counts = ["%s %d" % (targets.module_name(path), n) for path, n in excluded.items() if n]
+    if not counts:
+        return ""
+    return ("excluded as equivalent (diagnostic message text, '# pragma: no mutate' lines), not run: %d (%s)"
+            % (sum(excluded.values()), ", ".join(counts)))
 
 
 def progress():
@@ -105,11 +119,13 @@ def main(argv=None):
     if args.jobs < 1 or (args.sample is not None and args.sample < 1):
         parser.error("--jobs and --sample must be at least 1")
     modules = select_modules(parser, args)
-    mutants = collect(args, modules)
+    mutants, excluded = collect(args, modules)
     if args.list:
         for m in mutants:
             print("%s  [%s]  %s" % (m.where, m.operator, m.describe()))
         print("%d mutants" % len(mutants))
+        if excluded_line(excluded):
+            print(excluded_line(excluded))
         return 0
     try:
         results = run(args, modules, mutants)
@@ -120,6 +136,8 @@ def main(argv=None):
         print("\nmutation: interrupted", file=sys.stderr)
         return 130
     print(report.table(results))
+    if excluded_line(excluded):
+        print(excluded_line(excluded))
     for status, title in ((SURVIVED, "Surviving mutants"), (TIMEOUT, "Mutants that made a test hang (killed by "
                                                            "timeout)"), (ERROR, "Mutants that could not be built")):
         text = report.listing(results, status, title)

@@ -7,10 +7,20 @@ the target is kept, and the result always compiles.
 
 Not mutated: docstrings, imports, annotations, asserts, f-strings, the
 message of a ``raise``, ``__all__``/``__slots__``/``__version__``, an
-``if __name__ == "__main__":`` block, and any line carrying ``# pragma: no
-mutate`` (for a mutant known to be equivalent).  Statements are removed only
-inside functions (a missing module-level name fails at import, which teaches
+``if __name__ == "__main__":`` block.  Statements are removed only inside
+functions (a missing module-level name fails at import, which teaches
 nothing).
+
+Excluded as equivalent (``mutants(..., exclude=False)`` lists them too; the
+command counts them):
+
+* the text of a diagnostic message: the second argument of a call whose first
+  argument is a diagnostic code (``diag.NAME``), and the ``"message"`` value of
+  a dict literal that also has a ``"code"`` key.  Programs and tests match the
+  code; the message is prose for people that may change freely, so the
+  ``string`` operator leaves it alone (other operators still apply);
+* any line carrying ``# pragma: no mutate (why)``: only for a mutant shown to
+  be equivalent (no test could tell it apart), the reason in the comment.
 """
 
 import ast
@@ -119,8 +129,8 @@ def truth(node, ctx):
 
 
 def string(node, ctx):
-    """'s' -> 'XXsXX', '' -> 'XXXX' (not exception messages)."""
-    if isinstance(node, ast.Constant) and type(node.value) is str and not ctx.in_raise:
+    """'s' -> 'XXsXX', '' -> 'XXXX' (not exception or diagnostic messages)."""
+    if isinstance(node, ast.Constant) and type(node.value) is str and not (ctx.in_raise or ctx.in_message):
         return [(node, ast.Constant("XX" + node.value + "XX"))]
     return []
 
@@ -181,14 +191,31 @@ OPERATORS = {f.__name__: f for f in (compare, boolean, negation, arithmetic, num
 # --- where mutation is allowed ------------------------------------------------------
 
 class _Context:
-    def __init__(self, in_function=False, in_raise=False):
+    def __init__(self, in_function=False, in_raise=False, in_message=False):
         self.in_function = in_function
         self.in_raise = in_raise
+        self.in_message = in_message  # the text of a diagnostic message
 
     def but(self, **changes):
-        out = _Context(self.in_function, self.in_raise)
+        out = _Context(self.in_function, self.in_raise, self.in_message)
         out.__dict__.update(changes)
         return out
+
+
+def _is_diagnostic_code(node):
+    """``diag.NAME``: a code of the core's diagnostics module."""
+    return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "diag"
+
+
+def _messages(node):
+    """The children of ``node`` that are the text of a diagnostic message."""
+    if isinstance(node, ast.Call) and len(node.args) >= 2 and _is_diagnostic_code(node.args[0]):
+        return [node.args[1]]
+    if isinstance(node, ast.Dict):
+        keys = [k.value if isinstance(k, ast.Constant) else None for k in node.keys]
+        if "code" in keys and "message" in keys:
+            return [node.values[keys.index("message")]]
+    return []
 
 
 def _is_docstring(node, parent):
@@ -202,7 +229,7 @@ def _is_main_guard(node):
     return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__")
 
 
-def _is_protected(node, parent, field, lines):
+def _is_protected(node, parent, field, lines, exclude=True):
     """Whether nothing in this subtree may be mutated."""
     if isinstance(node, (ast.Import, ast.ImportFrom, ast.Assert, ast.JoinedStr)):
         return True
@@ -213,36 +240,39 @@ def _is_protected(node, parent, field, lines):
         if any(isinstance(t, ast.Name) and t.id in PROTECTED_NAMES for t in targets):
             return True
     lineno = getattr(node, "lineno", None)
-    return lineno is not None and PRAGMA in lines[lineno - 1]
+    return exclude and lineno is not None and PRAGMA in lines[lineno - 1]
 
 
-def _contexts(tree, lines):
-    """id(node) -> _Context for every node that may be mutated."""
+def _contexts(tree, lines, exclude=True):
+    """id(node) -> _Context for every node that may be mutated (``exclude``:
+    leave out the equivalent mutants, see the module docstring)."""
     out = {}
     stack = [(tree, None, None, _Context())]
     while stack:
         node, parent, field, ctx = stack.pop()
-        if _is_protected(node, parent, field, lines):
+        if _is_protected(node, parent, field, lines, exclude):
             continue
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             ctx = ctx.but(in_function=True)
         elif isinstance(node, ast.Raise):
             ctx = ctx.but(in_raise=True)
         out[id(node)] = ctx
+        messages = [id(m) for m in _messages(node)] if exclude else []
         for name, value in ast.iter_fields(node):
             for child in (value if isinstance(value, list) else [value]):
                 if isinstance(child, ast.AST):
-                    stack.append((child, node, name, ctx))
+                    stack.append((child, node, name, ctx.but(in_message=True) if id(child) in messages else ctx))
     return out
 
 
 # --- public -------------------------------------------------------------------------
 
-def mutants(source, path="<module>", operators=None):
-    """Every mutant of ``source``, in source order."""
+def mutants(source, path="<module>", operators=None, exclude=True):
+    """Every mutant of ``source``, in source order; ``exclude=False``: the
+    equivalent ones too (pragma lines, diagnostic messages)."""
     tree = ast.parse(source)
     lines = source.splitlines()
-    contexts = _contexts(tree, lines)
+    contexts = _contexts(tree, lines, exclude)
     nodes = list(ast.walk(tree))
     index = {id(node): i for i, node in enumerate(nodes)}
     chosen = OPERATORS if operators is None else {name: OPERATORS[name] for name in operators}

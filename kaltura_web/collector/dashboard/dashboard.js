@@ -41,9 +41,10 @@ function svg(tag, attrs = {}, text) {
 
 function fields(ev) { return ev.fields || {}; }
 
+// the event's own application field first, then the stored app_id (filters.event_app)
 function appOf(ev) {
   const f = fields(ev);
-  return ev.app_id || f.kalturaApplication || f.application || "";
+  return f.kalturaApplication || f.applicationId || f.application || ev.app_id || "";
 }
 
 function timeOf(ev) {

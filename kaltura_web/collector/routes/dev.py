@@ -17,7 +17,7 @@ from ..answers import bad_fault_spec, forbidden, not_found
 from ..dashboard import DEFAULT_BACKLOG, MAX_BACKLOG, event_stream
 from ..faults import FaultSpecError
 from ..filters import EventFilter
-from ..linter import lint
+from ..linter import ERROR, lint
 from ..params import check_text, int_or, present, read_float, read_int, request_params
 from ..security import DEV_PREFIX, dev_refusal
 from ..summary import summary
@@ -91,9 +91,12 @@ def dev_summary(state, request) -> dict:
 
 
 def dev_verify(state, request) -> dict:
-    """The linter over every stored arrival (repeated beacons included and flagged)."""
-    findings = [f.as_dict() for f in lint(state.store.events())]
-    return {"ok": not findings, "findings": findings}
+    """The linter over every stored arrival (repeated beacons included and
+    flagged): the violations, and apart from them the warnings."""
+    findings = lint(state.store.events(), warnings=True)
+    violations = [f.as_dict() for f in findings if f.severity == ERROR]
+    return {"ok": not violations, "findings": violations,
+            "warnings": [f.as_dict() for f in findings if f.severity != ERROR]}
 
 
 def dev_reset(state, request) -> dict:

@@ -3,7 +3,6 @@ layout, per-beacon size, O(1) writes, budget and quota eviction, and the
 engine contract for tabs sharing one store (reload / adopt / forget)."""
 
 import random
-import time
 
 import pytest
 
@@ -40,6 +39,7 @@ class FakeStorage:
         self.refuse = refuse  # a DOMException name every write throws (e.g. SecurityError)
         self.writes = 0
         self.removes = 0
+        self.reads = 0  # getItem and key calls
         self._keys = None
 
     @property
@@ -47,11 +47,13 @@ class FakeStorage:
         return len(self.data)
 
     def key(self, i):
+        self.reads += 1
         if self._keys is None:
             self._keys = list(self.data)
         return self._keys[i] if i < len(self._keys) else None
 
     def getItem(self, key):
+        self.reads += 1
         return self.data.get(key)
 
     def _writable(self):
@@ -139,27 +141,27 @@ def test_a_queued_beacon_takes_at_most_300_characters():
 
 
 def test_enqueue_writes_do_not_depend_on_the_queue_length():
-    """O(1) storage writes per beacon, and enqueue at 10,000 queued within 2x of enqueue at 10."""
+    """O(1) storage work per beacon: the same reads and writes per enqueue at 10,000 queued as at 10
+    (the time it takes is measured by bench/, never asserted here)."""
     storage = FakeStorage()
     engine = DeliveryEngine(store_on(storage, budget=10 ** 9), max_queue=20000)
     engine.online = False
 
     def batch(n):
         recs = [stats(i) for i in range(n)]
-        w0 = storage.writes
-        t0 = time.perf_counter()
+        w0, r0 = storage.writes, storage.reads
         for r in recs:
             engine.enqueue(r, 0.0)
-        return (time.perf_counter() - t0) / n, (storage.writes - w0) / n
+        return (storage.reads - r0) / n, (storage.writes - w0) / n
 
     for _ in range(10):
         engine.enqueue(stats(), 0.0)
-    small_t, small_w = min(batch(300) for _ in range(3))
+    small_r, small_w = batch(300)
     while engine.pending() < 10000:
         batch(1000)
-    big_t, big_w = min(batch(300) for _ in range(3))
+    big_r, big_w = batch(300)
     assert small_w == big_w == 2  # the record and the sequence counter
-    assert big_t < 2 * small_t, (small_t, big_t)
+    assert big_r == small_r, (small_r, big_r)  # no scan of the stored queue per beacon
     # acknowledging removes one key
     r0 = storage.removes
     for rec in engine.records(STATS)[:100]:

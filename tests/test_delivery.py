@@ -967,3 +967,13 @@ def test_evictions_spare_the_record_in_flight_and_skip_unknown_queues():
     engine.enqueue(rec(4), NOW)
     assert ids(engine.records("s")) == ["b1", "b3", "b4"]
     assert seen == [("storage-full", "storage-evicted", 1)] and engine.storage_dropped == 1 == engine.dropped
+
+
+def test_offline_nothing_is_ready():
+    """While offline no queue offers a batch (ready and ready_batches are both empty lists)."""
+    engine, _ = bare_engine()
+    engine.enqueue(rec(1), NOW)
+    engine.set_online(False, NOW)
+    assert engine.ready_batches(NOW) == [] and engine.ready(NOW) == []
+    engine.set_online(True, NOW)
+    assert ids(engine.ready(NOW)) == ["b1"]

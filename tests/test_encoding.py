@@ -295,10 +295,39 @@ def test_error_codes_are_kept_short_and_printable():
 
 
 def test_multirequest_slots_are_accepted_or_classified_by_their_code():
-    """Each slot of a multirequest answer is accepted ('HTTP 200') or judged by its own code; a list of the
-    wrong length is a transient failure of all."""
+    """Each slot of a multirequest answer is judged on its own; a list of the wrong length fails them all."""
     body = '[true, {"objectType":"KalturaAPIException","code":"KS_EXPIRED"}, null]'
     assert encoding.classify_batch(200, body, 3) == [("accepted", "HTTP 200"), ("auth", "KS_EXPIRED"),
                                                      ("accepted", "HTTP 200")]
     assert encoding.classify_batch(200, "[true]", 2) == [("transient", "malformed multirequest answer")] * 2
     assert encoding.classify_batch(200, "null", 1) == [("accepted", "HTTP 200")]
+
+
+def test_a_track_record_keeps_its_stored_layout():
+    """A trackEvent record's short keys are a stored format (older queues are read back): each field has its key."""
+    fields = {"entryId": "1_x", "kalturaApplication": "app", "pageType": "PT", "pageName": "PN", "buttonType": "BT",
+              "buttonName": "BN", "sessionId": "S1", "pageValue": "PV", "pageInfo": "PI", "buttonValue": "BV",
+              "buttonInfo": "BI"}
+    record = encoding.track_record("b1", 10002, 7, T0 + 0.5, fields, {"ui": "U", "av": "2.1", "ve": 9, "u": 5})
+    assert record == {"i": "b1", "k": "t", "e": 10002, "p": 7, "t": int(T0), "n": "1_x", "a": "app", "pt": "PT",
+                      "pn": "PN", "bt": "BT", "bn": "BN", "s": "S1", "pv": "PV", "pi": "PI", "bv": "BV", "bi": "BI",
+                      "ui": "U", "av": "2.1", "ve": 9}
+
+
+def test_a_stats_record_stores_seek_as_one_or_zero():
+    """The stored seek flag is 1 or 0 (the wire says true or false)."""
+    assert encoding.stats_record("b1", 17, 1, "e", "s", T0, seek=True)["sk"] == 1
+    assert encoding.stats_record("b1", 17, 1, "e", "s", T0, seek=False)["sk"] == 0
+
+
+def test_a_multirequest_url_loses_trailing_slashes_only():
+    """The multirequest endpoint is the service URL without trailing slashes plus /service/multirequest."""
+    req = encoding.encode_batch(_stats(2), None, "http://h/API_X//")
+    assert req.url == "http://h/API_X/service/multirequest"
+
+
+def test_encode_batch_refuses_track_records():
+    """Only stats.collect records can share a multirequest, even alone."""
+    track = make_tracker().page_load("lobby")
+    with pytest.raises(ValueError, match="only stats.collect beacons can share a multirequest"):
+        encoding.encode_batch([track], None, "http://a/api_v3")

@@ -235,8 +235,7 @@ DIAGNOSING = '''def f(self, x):
 
 
 def test_diagnostic_messages_and_pragma_lines_are_excluded_and_counted():
-    """The text of a diagnostic message and a pragma line give no mutant; the code and other strings still do,
-    and exclude=False lists the left-out ones."""
+    """Diagnostic message text and pragma lines give no mutant (exclude=False lists them); other strings do."""
     kept = [m.describe() for m in operators.mutants(DIAGNOSING, "m.py", ["string", "return_none"])]
     assert kept == ["'s' -> 'XXsXX'", "'code' -> 'XXcodeXX'", "'hook-failed' -> 'XXhook-failedXX'",
                     "'message' -> 'XXmessageXX'", "'details' -> 'XXdetailsXX'", "'not a diagnostic' -> "

@@ -9,8 +9,8 @@ import pytest
 from kaltura_web.core import ports
 from kaltura_web.core.ports import Response, TransportError
 from kaltura_web.core.sender import KEEPALIVE_BUDGET, mask_ks
-from tests.fakes import (INVALID_KS, FakeClock, ScriptedTransport, calls, make_tracker, retry_round, sequence,
-                         sync_sender)
+from tests.fakes import (INVALID_KS, STEP_BUDGET, FakeClock, RunawayLoop, ScriptedTransport, calls, make_tracker,
+                         retry_round, sequence, sync_sender)
 
 
 # -- Retry-After through the sender -------------------------------------------
@@ -213,8 +213,7 @@ def test_a_transport_returning_a_tuple_is_a_broken_transport():
 
 
 def test_stray_answer_changes_nothing():
-    """An answer for a beacon no longer in flight settles nothing: it gives its own outcome, a note, and a
-    stray-answer diagnostic naming the beacon."""
+    """An answer for a beacon no longer in flight settles nothing; it is noted and reported naming the beacon."""
     clock = FakeClock()
     tracker = make_tracker(clock)
     tracker.report(3, "e")
@@ -393,3 +392,20 @@ def test_due_goes_on_after_an_unencodable_head_in_the_same_call():
     tracker = make_tracker(clock, store=store)
     (req,) = tracker.due_requests()
     assert req.beacon_id == good["i"] and [d["record"]["i"] for d in store.dead_letters("t")] == [bad["i"]]
+
+
+def test_a_loop_that_makes_no_progress_fails_instead_of_hanging():
+    """The fakes stop a sender that keeps sending or sleeping past the step budget (a BaseException no except swallows)."""
+    clock, transport = FakeClock(), ScriptedTransport()
+    tracker = make_tracker(clock)
+    tracker.report(3, "e")
+    (request,) = tracker.due_requests()
+    with pytest.raises(RunawayLoop, match="sent more than"):
+        for _ in range(STEP_BUDGET + 1):
+            try:
+                transport.send(request)
+            except Exception:  # what SyncSender.pump does around a transport
+                pass
+    with pytest.raises(RunawayLoop, match="slept more than"):
+        for _ in range(STEP_BUDGET + 1):
+            clock.sleep(0.0)

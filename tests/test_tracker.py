@@ -478,3 +478,19 @@ def test_each_player_method_reports_its_observation():
     for call, names in steps:
         events = call()
         assert [e.name for e in events] == names
+
+
+def test_seek_stamps_seeking_and_seeked_with_one_time():
+    """seek() reads the clock once: the state machine's last observation time is the SEEK's own time."""
+    tracker = make_tracker(TickingClock())
+    player = tracker.player("e")
+    player.loaded(100.0)
+    player.play(0.0)
+    (seek,) = player.seek(40.0)
+    assert player.session.last_t == seek.t
+
+
+def test_user_id_is_the_configured_one():
+    """tracker.user_id is the user_id given (None when none was)."""
+    assert make_tracker(user_id="viewer-7").user_id == "viewer-7"
+    assert make_tracker().user_id is None

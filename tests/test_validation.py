@@ -81,8 +81,7 @@ def test_encodable_and_long_values_in_messages():
 
 
 def test_identifier_limits_are_exact():
-    """One digit is enough, ten is the most (an 11-character string is refused even when its value is small),
-    and only ASCII digits count."""
+    """One to ten ASCII digits (an 11-character string is refused even when its value is small)."""
     assert v.identifier("7", "partner_id") == 7
     assert v.identifier("0000000042", "partner_id") == 42
     for bad in ("00000000042", "4X2", "4 2", "+42"):

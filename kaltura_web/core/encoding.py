@@ -44,7 +44,8 @@ CONFIG = "config"
 TRANSIENT = "transient"
 # from the mildest to the worst: a failure that keeps beacons queued outranks a
 # dead letter, and a rejected KS (every queue waits for a new one) outranks all
-_SEVERITY = {outcome: rank for rank, outcome in enumerate((ACCEPTED, BAD_BEACON, TRANSIENT, CONFIG, AUTH))}
+_ORDER = (ACCEPTED, BAD_BEACON, TRANSIENT, CONFIG, AUTH)
+_SEVERITY = {outcome: rank for rank, outcome in enumerate(_ORDER)}
 
 _AUTH_CODES = ("INVALID_KS", "EXPIRED_KS", "KS_EXPIRED", "INVALID_USER_ID")
 _TRANSIENT_CODES = ("INTERNAL_SERVERL_ERROR", "INTERNAL_SERVER_ERROR", "SERVICE_TEMPORARILY_UNAVAILABLE")
@@ -104,11 +105,7 @@ def _take_context(rec, context, keys):
 
 def worst_outcome(outcomes):
     """The worst of some outcomes (ACCEPTED for none)."""
-    worst = ACCEPTED
-    for outcome in outcomes:
-        if _SEVERITY[outcome] > _SEVERITY[worst]:  # pragma: no mutate (>= is the same: equal ranks, equal outcomes)
-            worst = outcome
-    return worst
+    return _ORDER[max([0] + [_SEVERITY[outcome] for outcome in outcomes])]
 
 
 def _wire_value(value):
@@ -188,8 +185,6 @@ def encode_batch(records, ks, service_url, max_bytes=MAX_BATCH_BYTES):
     is how a backlog drains quickly without giving up FIFO order.  Calls are
     added while the body stays within ``max_bytes`` (at least one):
     ``Request.beacon_ids`` says which records it carries, the rest wait."""
-    if len(records) == 1:
-        return encode(records[0], ks, service_url, service_url)
     head = []
     if ks:
         head.append(("ks", ks))

@@ -57,7 +57,7 @@ class Step:
 def _unpack(answer):
     """(status or None, headers, body, what to log) of a Response or TransportError."""
     if isinstance(answer, TransportError):
-        return None, {}, "", str(answer)  # pragma: no mutate (a body without a status is never read)
+        return None, {}, None, str(answer)  # no answer, no body
     return answer.status, answer.headers, answer.body, "HTTP %d" % answer.status
 
 
@@ -159,17 +159,23 @@ class SenderCore:
         for record in tracker.queued():
             if record["i"] not in exclude:
                 (stats if record["k"] == STATS else track).append(record)
+        records = stats + track
         out = []
         used = 0
-        while stats or track:
-            pending = stats if stats else track
-            head = pending[:tracker.batch_size] if stats else pending[:1]
+        taken = 0  # records[:taken] are in a request already
+        for n in range(len(records)):
+            if n < taken:
+                continue
+            if records[n]["k"] == STATS:
+                head = [r for r in records[n:n + tracker.batch_size] if r["k"] == STATS]
+            else:
+                head = [records[n]]
             req, _ = encode_head(head, self.engine.ks, tracker.service_url, tracker.analytics_url)
-            del pending[:1 if req is None else len(req.beacon_ids)]  # every round takes records
             if req is None:  # it cannot be encoded: the send loop dead-letters it
                 continue
             if used + len(req.body) > budget_bytes:
                 break  # nothing more is encoded than can go
+            taken = n + len(req.beacon_ids)
             used += len(req.body)
             out.append(req)
         return out

@@ -129,7 +129,8 @@ def _unprivileged():
     if os.geteuid() != 0:
         return ()
     if shutil.which("setpriv") is None:
-        pytest.skip("running as root without setpriv: file permissions cannot be enforced")
+        pytest.fail("running as root without setpriv (util-linux): file permissions cannot be "
+                    "enforced; install util-linux", pytrace=False)
     return ("setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", "--")
 
 

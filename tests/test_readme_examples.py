@@ -137,7 +137,7 @@ def wait_answering(url, proc, timeout=30.0):
             with urllib.request.urlopen(url, timeout=2) as resp:
                 return resp.status
         except OSError:
-            time.sleep(0.2)
+            time.sleep(0.2)  # poll interval; fails below when the deadline passes
     pytest.fail(f"{url} never answered (exit status {proc.poll()})")
 
 

@@ -64,7 +64,7 @@ def test_field_lists_follow_the_guide():
 def test_the_hook_only_player_events_are_listed_by_name():
     """The catalog names exactly the Player v7 events that reach on_event without a stats.collect beacon."""
     hook_only = {"PLAY_REQUEST", "FIRST_PLAY", "RESUME", "PAUSE", "ERROR", "SOURCE_SELECTED", "FLAVOR_SWITCH",
-                 "SPEED", "CAPTIONS", "RELATED_CLICKED", "ENDED"}
+                 "SPEED", "CAPTIONS", "RELATED_CLICKED", "ENDED", "PLAY_REACHED_90"}
     assert {name for name, number in catalog.PLAYER_EVENTS.items() if number is None} == hook_only
     # every stats type but 8 (OPEN_EDIT) and 18-20 (upload, publish, editor) has exactly one player event
     assert sorted(n for n in catalog.PLAYER_EVENTS.values() if n is not None) == \

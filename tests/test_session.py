@@ -22,11 +22,13 @@ STATES = ("created", "ready", "loaded", "playing", "paused", "ended", "closed")
 # observations that load the media first when it is not loaded yet
 LOADING = ("metadata", "play_request", "captions", "flavor", "source", "share", "download", "report",
            "related", "ad_start", "bumper", "bumper_click", "fullscreen")
-STAYING = ("seeking", "seeked", "waiting", "progress", "error", "rate", "ad_progress", "ad_click", "ad_end")
+STAYING = ("seeking", "seeked", "waiting", "progress", "error", "rate", "ad_progress", "ad_click", "ad_end",
+           "sound", "visibility")
 OBSERVATIONS = ("ready", "playing", "pause", "ended", "close") + LOADING + STAYING
 # valid data for the observations that need some
 DATA = {"progress": {"position": 1.0}, "rate": {"rate": 2}, "ad_progress": {"position": 1.0, "ad_duration": 4},
-        "ad_start": {"slot": "midroll"}, "bumper": {"slot": "pre"}, "fullscreen": {"on": True}}
+        "ad_start": {"slot": "midroll"}, "bumper": {"slot": "pre"}, "fullscreen": {"on": True},
+        "sound": {"on": False}, "visibility": {"visible": True}}
 # observations that bring a new session into each state
 REACH = {"created": [], "ready": [("ready", {})], "loaded": [("metadata", {"duration": 8})],
          "playing": [("metadata", {"duration": 8}), ("playing", {})],
@@ -358,7 +360,7 @@ def test_short_media_has_quartiles():
     quartiles = Quartiles()
     quartiles.jump(0.0, 0.0)
     assert quartiles.advance(0.5, 0.5, 1.0, 0.5) == ["PLAY_REACHED_25", "PLAY_REACHED_50", "PLAY_REACHED_75",
-                                                     "PLAY_REACHED_100"]
+                                                     "PLAY_REACHED_90", "PLAY_REACHED_100"]
 
 
 def test_several_quartiles_fire_in_order_once_each():
@@ -366,7 +368,7 @@ def test_several_quartiles_fire_in_order_once_each():
     quartiles = Quartiles()
     quartiles.jump(1.0, 0.0)
     assert quartiles.advance(8.0, 5.0, 1.0, 8.0) == ["PLAY_REACHED_25", "PLAY_REACHED_50", "PLAY_REACHED_75",
-                                                     "PLAY_REACHED_100"]
+                                                     "PLAY_REACHED_90", "PLAY_REACHED_100"]
     quartiles.jump(0.0, 6.0)
     assert quartiles.advance(8.0, 12.0, 1.0, 8.0) == []
 
@@ -468,8 +470,8 @@ def test_buffering_pairs_start_and_end():
 
 @pytest.mark.parametrize("kind, data, want", [
     ("pause", {}, ["BUFFER_END", "PAUSE"]),
-    ("ended", {}, ["BUFFER_END", "PLAY_REACHED_25", "PLAY_REACHED_50", "PLAY_REACHED_75", "PLAY_REACHED_100",
-                   "ENDED"]),
+    ("ended", {}, ["BUFFER_END", "PLAY_REACHED_25", "PLAY_REACHED_50", "PLAY_REACHED_75", "PLAY_REACHED_90",
+                   "PLAY_REACHED_100", "ENDED"]),
     ("close", {}, ["BUFFER_END"]),
     ("error", {"code": 3}, ["BUFFER_END", "ERROR"]),
     ("seeking", {"position": 4.0}, ["BUFFER_END", "SEEK"]),
@@ -528,7 +530,7 @@ def test_ended_closes_a_seek_in_progress():
     session.observe("seeking", 2.0, position=7.0)
     assert names(session.observe("ended", 2.5)) == ["ENDED"]
     assert session.seeking is False
-    assert names(session.observe("ended", 3.0)) == ["PLAY_REACHED_100", "ENDED"]
+    assert names(session.observe("ended", 3.0)) == ["PLAY_REACHED_90", "PLAY_REACHED_100", "ENDED"]
 
 
 def test_ended_before_play_keeps_its_position():

@@ -5,6 +5,8 @@
   stats.collect type each one becomes (``None``: it goes to the ``on_event``
   hook only and produces no stats.collect beacon).
 * ``APPLICATION_EVENTS``: analytics.trackEvent application events.
+* ``KAVA_EVENT_TYPES``: the playback event ids of KAVA, the model Player v7
+  sends through analytics.trackEvent (reference.md section 3).
 """
 
 STATS_EVENT_TYPES = {
@@ -69,6 +71,7 @@ PLAYER_EVENTS = {
     "PLAY_REACHED_25": 4,
     "PLAY_REACHED_50": 5,
     "PLAY_REACHED_75": 6,
+    "PLAY_REACHED_90": None,  # KAVA only (15)
     "PLAY_REACHED_100": 7,
     "BUFFER_START": 12,
     "BUFFER_END": 13,
@@ -106,6 +109,41 @@ PLAYER_EVENTS = {
     "POSTROLL_50": 39,
     "POSTROLL_75": 40,
 }
+
+KAVA_EVENT_TYPES = {
+    1: "IMPRESSION",
+    2: "PLAY_REQUEST",
+    3: "PLAY",
+    4: "RESUME",
+    11: "PLAY_REACHED_25",
+    12: "PLAY_REACHED_50",
+    13: "PLAY_REACHED_75",
+    14: "PLAY_REACHED_100",
+    15: "PLAY_REACHED_90",
+    21: "SHARE_CLICKED",
+    22: "SHARE_NETWORK",
+    23: "DOWNLOAD",
+    24: "REPORT_CLICKED",
+    25: "REPORT_SUBMITTED",
+    31: "ENTER_FULLSCREEN",
+    32: "EXIT_FULLSCREEN",
+    33: "PAUSE",
+    34: "REPLAY",
+    35: "SEEK",
+    36: "RELATED_OPEN",
+    37: "RELATED_SELECTED",
+    38: "CAPTIONS",
+    39: "SOURCE_SELECTED",
+    40: "INFO",
+    41: "SPEED",
+    42: "AUDIO_SELECTED",
+    43: "FLAVOR_SWITCH",
+    45: "BUFFER_START",
+    46: "BUFFER_END",
+    98: "ERROR",
+    99: "VIEW",
+}
+KAVA_TYPE_BY_NAME = {name: num for num, name in KAVA_EVENT_TYPES.items()}
 
 BUTTON_CLICKED = 10002
 PAGE_LOAD = 10003

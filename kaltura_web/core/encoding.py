@@ -25,6 +25,8 @@ STATS_PATH = "/service/stats/action/collect"
 MULTI_PATH = "/service/multirequest"
 TRACK_PATH = "/api_v3/index.php?service=analytics&action=trackEvent"
 FORM = "application/x-www-form-urlencoded"
+# a KAVA beacon's query string carries these record keys; the rest goes in the body
+KAVA_QUERY = (("e", "eventType"), ("p", "partnerId"), ("n", "entryId"), ("s", "sessionId"))
 
 # record key -> wire field, in the catalog's (wire) order
 _STATS_KEYS = tuple(zip(("p", "n", "e", "s", "t", "u", "c", "r", "cp", "d", "sk", "w", "ui", "a"),
@@ -113,12 +115,27 @@ def _wire_value(value):
         return "true"
     if value is False:
         return "false"
+    if type(value) is float and abs(value) < 1e15 and value == int(value):
+        return str(int(value))  # 1.0 -> "1": the same text on every runtime
     return str(value)
+
+
+def kava_fields(record):
+    """The (name, value) pairs of a KAVA record, values as they are (numbers
+    stay numbers): query-string fields first, then the body's, without ks."""
+    pairs = [(name, record[key]) for key, name in KAVA_QUERY]
+    for item in record["x"]:
+        pairs.append((item[0], item[1]))
+    pairs.append(("eventTimestamp", record["t"]))
+    pairs.append(("beaconId", record["i"]))
+    return pairs
 
 
 def wire_fields(record):
     """The (name, value) pairs a record becomes, without ks/format."""
     pairs = []
+    if record.get("kv"):
+        return [(name, _wire_value(value)) for name, value in kava_fields(record)]
     if record["k"] == STATS:
         pairs.append(("event[objectType]", "KalturaStatsEvent"))
         for key, name in _STATS_KEYS:
@@ -151,6 +168,7 @@ class Request:
         self.method = "POST"
         self.url = url
         self.body = body
+        # a CORS-safelisted type: no preflight, and keepalive requests may carry it
         self.headers = {"Content-Type": FORM}
 
     def __repr__(self):
@@ -163,8 +181,24 @@ def endpoint_url(kind, service_url, analytics_url) -> str:
     return analytics_url.rstrip("/") + TRACK_PATH
 
 
+def encode_kava(record, ks, analytics_url) -> Request:
+    """A KAVA beacon as Player v7 posts it: eventType, partnerId, entryId and
+    sessionId in the query string, the rest (and the KS) in the body.  The
+    body is form-encoded, which Kaltura's analytics server accepts as it
+    does JSON, and which needs no CORS preflight (keepalive allows none)."""
+    fields = wire_fields(record)
+    query = urlencode(fields[:len(KAVA_QUERY)])
+    body = fields[len(KAVA_QUERY):]
+    if ks:
+        body.append(("ks", ks))
+    url = analytics_url.rstrip("/") + TRACK_PATH + "&" + query
+    return Request(TRACK, record["i"], url, urlencode(body))
+
+
 def encode(record, ks, service_url, analytics_url) -> Request:
     """The request for ``record``; the KS is attached here, at send time."""
+    if record.get("kv"):
+        return encode_kava(record, ks, analytics_url)
     pairs = []
     if ks:
         pairs.append(("ks", ks))

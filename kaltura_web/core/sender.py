@@ -115,6 +115,9 @@ class SenderCore:
         retry_after = self.engine.retry.retry_after(status, headers, now)
         self.engine.settle_batch(request.queue, results, now, retry_after)
         kinds = [outcome for outcome, _ in outcomes]
+        for i in range(len(records)):
+            if kinds[i] == ACCEPTED and records[i].get("kv"):
+                self.tracker.answered(records[i], body)  # KAVA: sessionStartTime, viewEventsEnabled
         accepted = kinds.count(ACCEPTED)
         if accepted:
             self.ks_asked = False  # the auth episode is over

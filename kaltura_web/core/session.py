@@ -24,7 +24,7 @@ Runtime data never raises: observations come from the page.
 
 from . import diagnostics as diag
 from ._compat import is_finite, is_number, uuid4
-from .quartiles import Quartiles, is_live_duration
+from .quartiles import GUIDE, Quartiles, is_live_duration
 from .validation import MAX_SECONDS
 
 # --- states -----------------------------------------------------------------
@@ -60,6 +60,7 @@ TABLE = {
     "close":        (CLOSED,        CLOSED,        CLOSED,  CLOSED,  CLOSED,  CLOSED),
     "fullscreen":   (_GUARDED_LOAD, _GUARDED_LOAD, LOADED,  PLAYING, PAUSED,  ENDED),
     "seeking": _STAYS, "seeked": _STAYS, "waiting": _STAYS, "progress": _STAYS,
+    "sound": _STAYS, "visibility": _STAYS,
     "error": _STAYS, "rate": _STAYS, "ad_progress": _STAYS, "ad_click": _STAYS, "ad_end": _STAYS,
     "captions": _LOADS, "flavor": _LOADS, "source": _LOADS, "share": _LOADS, "download": _LOADS,
     "report": _LOADS, "related": _LOADS, "ad_start": _LOADS, "bumper": _LOADS, "bumper_click": _LOADS,
@@ -105,7 +106,8 @@ BUMPER_EVENTS = {"pre": "PRE_BUMPER_PLAYED", "post": "POST_BUMPER_PLAYED"}
 _NO_POSITION = ("WIDGET_LOADED", "MEDIA_LOADED")
 _INF = float("inf")
 _NUMBERS = ("position", "duration", "rate", "ad_duration")  # data that must be numbers (or None)
-_NEEDS = {"progress": ("position",), "rate": ("rate",), "ad_progress": ("position", "ad_duration")}
+_NEEDS = {"progress": ("position",), "rate": ("rate",), "ad_progress": ("position", "ad_duration"),
+          "sound": ("on",), "visibility": ("visible",)}
 _SLOTS = {"ad_start": tuple(AD_EVENT_PREFIX), "bumper": tuple(BUMPER_EVENTS)}
 
 
@@ -143,8 +145,9 @@ class PlaybackSession:
     A new analytics session id starts on replay after ended.
     """
 
-    def __init__(self, entry_id, rng, diagnostics=None):
+    def __init__(self, entry_id, rng, diagnostics=None, quartile_rule=GUIDE):
         self.entry_id = entry_id
+        self.quartile_rule = quartile_rule
         self._rng = rng
         self._diag = diagnostics
         self.state = CREATED
@@ -159,7 +162,10 @@ class PlaybackSession:
         self.seeking = False
         self.buffering = False  # only ever True in PLAYING
         self.fullscreen = False
-        self.quartiles = Quartiles()
+        self.sound_on = None  # None: not observed
+        self.tab_visible = None
+        self.played_time = 0.0  # seconds of natural forward playback, all sessions
+        self.quartiles = Quartiles(quartile_rule)
         self.ad = None  # [kind, fired ad quartiles]
         self.last_t = None
 
@@ -265,26 +271,37 @@ class PlaybackSession:
         self.session_id = uuid4(self._rng)
         self.played = False
         self.requested = False
-        self.quartiles = Quartiles()
+        self.quartiles = Quartiles(self.quartile_rule)
         self.position = 0.0
 
     def _move_playhead(self, data, t):
         """A seek (or a report outside natural playback) put the playhead at
-        ``data["position"]``, when given."""
+        ``data["position"]``, when given.  Returns the quartiles that reached
+        (none under the guide's rule): the caller emits them."""
         target = data.get("position")
-        if target is not None:
-            self.position = target
-            self.quartiles.jump(target, t)
+        if target is None:
+            return []
+        self.position = target
+        return self.quartiles.jump(target, t, self.duration)
+
+    def _emit_jumped(self, names, t):
+        """The quartiles the playhead reached by a jump (KAVA rule), once playback started."""
+        if self.played:
+            for name in names:
+                self._emit(name, t)
 
     def _advance(self, pos, t):
         """Natural forward playback to ``pos``: quartiles it crosses fire."""
         moved = pos > self.position
+        previous = self.position
         self.position = pos
         crossed = self.quartiles.advance(pos, t, self.rate, self.duration)
         if crossed is None:
             self._report(diag.UNEXPLAINED_JUMP, "playhead jumped without a seek; quartiles between not counted",
                          position=pos)
             crossed = []
+        elif moved:
+            self.played_time += pos - previous
         if moved:
             self._end_buffer(t)
         for name in crossed:
@@ -326,23 +343,25 @@ class PlaybackSession:
         if not self.first_play_sent:
             self.first_play_sent = True
             self._emit("FIRST_PLAY", t)
-        self.quartiles.jump(self.position, t)
+        self._emit_jumped(self.quartiles.jump(self.position, t, self.duration), t)
 
     def _on_seeking(self, t, data):
         self._end_buffer(t)
-        self._move_playhead(data, t)
+        reached = self._move_playhead(data, t)
         # a seek before playback starts (or after it ended) only moves the start point
         if self.played and self.state != ENDED and not self.seeking:
             self.seeking = True
             self._emit("SEEK", t, target=self.position)
+        self._emit_jumped(reached, t)
 
     def _on_seeked(self, t, data):
         was_seeking = self.seeking
         self.seeking = False
         self._end_buffer(t)  # a seeked with no seeking before it closes an open buffer too
-        self._move_playhead(data, t)
+        reached = self._move_playhead(data, t)
         if self.played and self.state != ENDED and not was_seeking:
             self._emit("SEEK", t, target=self.position)
+        self._emit_jumped(reached, t)
 
     def _on_waiting(self, t, data):
         if self.state == PLAYING and not self.seeking and not self.buffering:
@@ -353,7 +372,7 @@ class PlaybackSession:
         if self.ad is not None:
             return  # ad time never counts toward content quartiles
         if self.seeking or self.state != PLAYING:
-            self._move_playhead(data, t)
+            self._emit_jumped(self._move_playhead(data, t), t)
         else:
             self._advance(data["position"], t)
 
@@ -417,7 +436,13 @@ class PlaybackSession:
     def _on_ad_end(self, t, data):
         self._current_ad("ad_end")
         self.ad = None
-        self.quartiles.jump(self.position, t)
+        self._emit_jumped(self.quartiles.jump(self.position, t, self.duration), t)
+
+    def _on_sound(self, t, data):
+        self.sound_on = bool(data["on"])
+
+    def _on_visibility(self, t, data):
+        self.tab_visible = bool(data["visible"])
 
     def _on_bumper(self, t, data):
         self._emit(BUMPER_EVENTS[data["slot"]], t)
@@ -442,7 +467,8 @@ _HANDLERS = {
     "seeked": _S._on_seeked, "waiting": _S._on_waiting, "progress": _S._on_progress,
     "ended": _S._on_ended, "error": _S._on_error, "rate": _S._on_rate, "fullscreen": _S._on_fullscreen,
     "ad_start": _S._on_ad_start, "ad_progress": _S._on_ad_progress, "ad_click": _S._on_ad_click,
-    "ad_end": _S._on_ad_end, "bumper": _S._on_bumper,
+    "ad_end": _S._on_ad_end, "bumper": _S._on_bumper, "sound": _S._on_sound,
+    "visibility": _S._on_visibility,
     "captions": _reports("CAPTIONS"), "flavor": _reports("FLAVOR_SWITCH"),
     "source": _reports("SOURCE_SELECTED"), "share": _reports("SHARE_CLICKED"),
     "download": _reports("DOWNLOAD_CLICKED"), "report": _reports("REPORT_CLICKED"),

@@ -9,11 +9,14 @@ Clock and random source are injected; the edges pass real ones.
 
 from . import catalog
 from . import diagnostics as diag
-from ._compat import is_int, uuid4
+import json
+
+from ._compat import is_int, is_number, uuid4
 from .diagnostics import Diagnostics
 from .delivery import DEFAULT_MAX_QUEUE, DeliveryEngine
 from .encoding import QUEUES, stats_record, track_record
-from .protocol import StatsCollectProtocol
+from .protocol import GUIDE, PROTOCOLS, reporters_for
+from .quartiles import RULES as QUARTILE_RULES
 from .retry import RetryPolicy
 from .sender import KEEPALIVE_BUDGET, SenderCore, mask_ks, response_of
 from .session import PlaybackSession
@@ -44,6 +47,13 @@ class Tracker:
     on stats.collect), ``uiconf_id`` and ``widget_id`` (stats.collect),
     ``application_version`` (``kalturaApplicationVer``) and
     ``virtual_event_id`` (trackEvent).
+
+    ``protocol``: ``"guide"`` (stats.collect, the default), ``"kava"``
+    (Player v7's analytics.trackEvent events, what today's Kaltura reports
+    count; see ``kava.py``) or ``"both"``.  ``quartiles``: ``"guide"`` (never
+    a quartile a seek jumped over, the default) or ``"kava"`` (Player v7's
+    rule).  ``delivery_type``: KAVA's ``deliveryType`` (``url`` for a
+    progressive file, ``hls``, ``dash``).
     """
 
     def __init__(self, partner_id, clock, rng, service_url=DEFAULT_SERVICE_URL,
@@ -51,7 +61,8 @@ class Tracker:
                  application=None, uiconf_id=None, client_ver=CLIENT_VER, referrer=None,
                  store=None, max_queue=DEFAULT_MAX_QUEUE, on_event=None, on_diagnostic=None,
                  protocol=None, batch_size=DEFAULT_BATCH_SIZE, retry=None, user_id=None,
-                 widget_id=None, application_version=None, virtual_event_id=None):
+                 widget_id=None, application_version=None, virtual_event_id=None, quartiles="guide",
+                 delivery_type="url"):
         # every argument is checked before anything is built: a wrong one changes nothing
         partner_id = identifier(partner_id, "partner_id")
         if not callable(clock):
@@ -71,6 +82,13 @@ class Tracker:
             _check_ks(ks)
         if virtual_event_id is not None:
             virtual_event_id = identifier(virtual_event_id, "virtual_event_id")
+        if protocol is None:
+            protocol = GUIDE
+        if protocol not in PROTOCOLS:
+            raise ValueError("protocol must be one of %s, got %r" % (", ".join(PROTOCOLS), protocol))
+        if quartiles not in QUARTILE_RULES:
+            raise ValueError("quartiles must be one of %s, got %r" % (", ".join(QUARTILE_RULES), quartiles))
+        self.delivery_type = text(delivery_type, "delivery_type", optional=False, blank=False)
         self.application = text(application, "application")
         self.context = {"u": uiconf_id, "c": text(client_ver, "client_ver"),
                         "r": text(referrer, "referrer"), "a": self.application,
@@ -89,7 +107,10 @@ class Tracker:
         self._diagnostics = Diagnostics(on_diagnostic)
         self.diagnostics = self._diagnostics.entries  # [{"code", "message", "details"}], oldest first
         self.lost = self._diagnostics.lost  # reason -> beacons lost for good
-        self.protocol = protocol if protocol is not None else StatsCollectProtocol()
+        self.protocol = protocol
+        self.quartiles = quartiles
+        self._page_id = None  # KAVA's page part of a session id, made when first needed
+        self._kava = {}  # KAVA session id -> its reporter (answers carry sessionStartTime)
         self.engine = DeliveryEngine(store, max_queue, self.diagnose, retry)
         self.sender_core = SenderCore(self)
         self.players = []
@@ -153,7 +174,27 @@ class Tracker:
             p.observe("ready")
         return p
 
-    def _events(self, player, events):
+    def kava_session_id(self, player):
+        """A new KAVA session id for ``player``: ``<page id>:<media id>``."""
+        if self._page_id is None:
+            self._page_id = self.new_id()
+        return self._page_id + ":" + player.session.session_id
+
+    def answered(self, record, body):
+        """A KAVA beacon was accepted with ``body``: its ``time`` becomes the
+        session's ``sessionStartTime``, and ``viewEventsEnabled`` says whether
+        VIEW events are wanted.  An answer of another shape changes nothing."""
+        reporter = self._kava.get(record.get("s"))
+        data = _answer_json(body)
+        if reporter is None or data is None:
+            return
+        if type(data) is dict:
+            enabled = data.get("viewEventsEnabled")
+            reporter.answered(_server_time(data.get("time")), enabled if type(enabled) is bool else None)
+        else:
+            reporter.answered(_server_time(data), None)
+
+    def _events(self, player, events, t):
         for event in events:
             if self.on_event is not None:
                 try:
@@ -162,9 +203,10 @@ class Tracker:
                     self.on_event(data)
                 except Exception as exc:
                     self.diagnose(diag.HOOK_FAILED, "on_event hook raised", {"error": repr(exc)})
-            for record in self.protocol.records(event, player.entry_id, self.partner_id,
-                                                self.context, self.new_id):
-                self.engine.enqueue(record, self.clock())
+        for reporter in player.reporters:
+            if events or reporter.timed:
+                for record in reporter.records(events, player.session, t):
+                    self.engine.enqueue(record, self.clock())
 
     def report(self, event_type, entry_id, session_id=None, current_point=None, duration=None,
                seek=None, t=None):
@@ -257,6 +299,24 @@ class Tracker:
         return out
 
 
+def _answer_json(body):
+    """The JSON value of a trackEvent answer (a dict or a number), or None."""
+    if not body:
+        return None
+    try:
+        data = json.loads(body)
+    except Exception:  # not JSON: nothing to take from it
+        return None
+    return data if type(data) is dict or is_number(data) else None
+
+
+def _server_time(value):
+    """The server's ``time`` as whole Unix seconds, or None when unusable."""
+    if not is_number(value) or not 0 < value < 1e11:  # NaN fails too
+        return None
+    return int(value)
+
+
 def _position(value):
     """An optional playhead position from the developer (checked, or None)."""
     return None if value is None else seconds(value, "position")
@@ -275,10 +335,21 @@ class Player:
     def __init__(self, tracker, entry_id):
         self.tracker = tracker
         self.entry_id = entry_id
-        self.session = PlaybackSession(entry_id, tracker.rng, tracker.diagnose)
+        self.session = PlaybackSession(entry_id, tracker.rng, tracker.diagnose, tracker.quartiles)
+        self.reporters = reporters_for(tracker.protocol, tracker, self)
+        self.kava = None
+        for reporter in self.reporters:
+            if hasattr(reporter, "session_id"):
+                self.kava = reporter
+                tracker._kava[reporter.session_id] = reporter
+        self._timed = self.kava is not None
 
     @property
     def session_id(self):
+        """The playback session id: the guide's (a replay starts a new one),
+        or in KAVA mode alone KAVA's (``<page id>:<media id>``, kept on replay)."""
+        if self.kava is not None and self.tracker.protocol != GUIDE and len(self.reporters) == 1:
+            return self.kava.session_id
         return self.session.session_id
 
     def observe(self, kind, t=None, **data):
@@ -287,8 +358,25 @@ class Player:
         diagnostic)."""
         t = self.tracker._now(t)
         events = self.session.observe(kind, t, **data)
-        self.tracker._events(self, events)
+        self.tracker._events(self, events, t)
         return events
+
+    def tick(self, t=None):
+        """Let time pass without an observation (KAVA: a VIEW that fell due,
+        the 30-s reset).  Pages need not call it (``timeupdate`` does);
+        callers without a media element call it about once a second."""
+        t = self.tracker._now(t)
+        if self._timed:
+            self.tracker._events(self, [], t)
+        return []
+
+    def sound(self, on, t=None):
+        """Sound on (True) or off (muted or volume 0): KAVA's soundMode."""
+        return self.observe("sound", t, on=on)
+
+    def visibility(self, visible, t=None):
+        """The page is visible (True) or hidden: KAVA's tabMode."""
+        return self.observe("visibility", t, visible=visible)
 
     def ready(self, t=None):
         return self.observe("ready", t)
@@ -331,10 +419,10 @@ class Player:
         if type(position) is not float or not 0.0 <= position <= MAX_SECONDS:
             seconds(position, "position")
         tracker = self.tracker
-        events = self.session.observe("progress", tracker.clock() if t is None else timestamp(t),
-                                      position=position)
-        if events:
-            tracker._events(self, events)
+        t = tracker.clock() if t is None else timestamp(t)
+        events = self.session.observe("progress", t, position=position)
+        if events or self._timed:
+            tracker._events(self, events, t)
         return events
 
     def ended(self, t=None):

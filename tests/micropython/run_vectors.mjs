@@ -1,6 +1,6 @@
 // Runs the conformance vectors on MicroPython 1.28 (WebAssembly, in Node),
 // loading the kaltura_web core modules unchanged from the source tree.
-// Usage: node tests/micropython/run_vectors.mjs [vectors.json]
+// Usage: node tests/micropython/run_vectors.mjs [vectors.json ...]
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,15 +27,20 @@ for (const name of readdirSync(join(root, "kaltura_web", "core"))) {
   }
 }
 mp.FS.writeFile("/app/runner.py", readFileSync(join(root, "tests", "vectors", "runner.py")));
-const vectors = process.argv[2] || join(root, "tests", "vectors", "playback.json");
-mp.FS.writeFile("/app/vectors.json", readFileSync(vectors));
+// the vector files to run: the arguments, or every file of tests/vectors
+const files = process.argv.length > 2 ? process.argv.slice(2)
+  : readdirSync(join(root, "tests", "vectors")).filter((n) => n.endsWith(".json")).sort()
+    .map((n) => join(root, "tests", "vectors", n));
+files.forEach((file, i) => mp.FS.writeFile("/app/vectors" + i + ".json", readFileSync(file)));
 
 try {
   mp.runPython(`
 import sys
 sys.path.insert(0, "/app")
 import runner
-_ok = runner.main("/app/vectors.json", "micropython %s" % ".".join(str(v) for v in sys.implementation.version[:3]))
+_ok = True
+for _i in range(${files.length}):
+    _ok = runner.main("/app/vectors%d.json" % _i, "micropython %s" % ".".join(str(v) for v in sys.implementation.version[:3])) and _ok
 `);
   process.exit(mp.globals.get("_ok") ? 0 : 1);
 } catch (err) {

@@ -8,8 +8,10 @@ SQLite).  docs/reports.md explains every column and how it is derived.
 * ``report_rows`` / ``order_rows``: the rows of a type, and their order.
 * ``report_table`` / ``report_total``: KalturaReportTable / KalturaReportTotal.
 
-The building blocks live beside it: ``filters`` (which events), ``playback``
-(sessions and metrics), ``summary`` (the CLI and dashboard overview).
+Reports are computed from KAVA playback events where a session has them and
+from stats.collect events otherwise (``playback``).  The building blocks live
+beside it: ``filters`` (which events), ``playback`` (sessions and metrics),
+``summary`` (the CLI and dashboard overview).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import math
 from dataclasses import dataclass
 
 from .filters import EventFilter, event_app, filter_events
-from .playback import UNKNOWN_USER, engagement_ranking, playback_metrics, playback_sessions
+from .playback import (UNKNOWN_USER, engagement_ranking, entry_durations, playback_metrics,
+                       playback_sessions)
 from .values import scalar_text
 
 # Kaltura report types (KalturaReportType)
@@ -29,47 +32,58 @@ APPLICATIONS = 16
 TOP_CONTENT_CREATOR = 38
 
 # ---------------------------------------------------------------- report definitions
+# Column names and order as kaltura/server's KAVA reports define them
+# (alpha/apps/kaltura/lib/reports/kKavaReports.php; names in kKavaReportsMgr.class.php).
 
-_ENTRY_METRICS = ("count_plays", "sum_time_viewed", "avg_time_viewed", "count_loads",
-                  "load_play_ratio", "avg_view_drop_off", "unique_known_users")
+_TOP_CONTENT_METRICS = ("count_plays", "sum_time_viewed", "avg_time_viewed", "count_loads",
+                        "load_play_ratio", "avg_view_drop_off", "unique_known_users",
+                        "sum_view_period", "avg_view_period_time", "avg_completion_rate")
+_DROPOFF_METRICS = ("count_plays", "count_plays_25", "count_plays_50", "count_plays_75",
+                    "count_plays_100", "play_through_ratio", "count_loads")
 
 REPORTS = {
     TOP_CONTENT: {
         "name": "TOP_CONTENT", "group": "entry",
         "dimensions": ("object_id", "entry_name"),
-        "metrics": _ENTRY_METRICS,
-        "total": _ENTRY_METRICS,
+        "metrics": _TOP_CONTENT_METRICS,
+        "total": _TOP_CONTENT_METRICS,
     },
     CONTENT_DROPOFF: {
         "name": "CONTENT_DROPOFF", "group": "entry",
         "dimensions": ("object_id", "entry_name"),
-        "metrics": ("count_plays", "count_plays_25", "count_plays_50", "count_plays_75",
-                    "count_plays_100", "play_through_ratio", "count_loads"),
-        "total": ("count_plays", "count_plays_25", "count_plays_50", "count_plays_75",
-                  "count_plays_100", "play_through_ratio", "count_loads"),
+        "metrics": _DROPOFF_METRICS,
+        "total": _DROPOFF_METRICS,
     },
     USER_TOP_CONTENT: {
         "name": "USER_TOP_CONTENT", "group": "user",
-        "dimensions": ("name",),
+        "dimensions": ("name", "full_name"),
         "metrics": ("unique_videos", "count_plays", "sum_time_viewed", "avg_time_viewed",
                     "avg_view_drop_off", "count_loads", "load_play_ratio", "avg_completion_rate",
-                    "count_viral"),
+                    "count_viral", "total_completion_rate", "sum_view_period",
+                    "avg_view_period_time"),
         "total": ("unique_known_users", "unique_videos", "count_plays", "sum_time_viewed",
                   "avg_time_viewed", "avg_view_drop_off", "count_loads", "load_play_ratio",
-                  "avg_completion_rate", "count_viral"),
+                  "avg_completion_rate", "count_viral", "unique_viewers", "sum_view_period",
+                  "avg_view_period_time"),
     },
     APPLICATIONS: {
         "name": "APPLICATIONS", "group": "app",
         "dimensions": ("name",),
         "metrics": (),
-        "total": (),
+        "total": (),  # Kaltura's getTotal fails: the report has no metrics
     },
     TOP_CONTENT_CREATOR: {
         "name": "TOP_CONTENT_CREATOR", "group": "entry",
         "dimensions": ("object_id", "entry_name", "creator_name", "created_at", "status",
                        "media_type", "duration_msecs", "entry_source"),
-        "metrics": _ENTRY_METRICS + ("engagement_ranking", "avg_completion_rate"),
-        "total": _ENTRY_METRICS,
+        "metrics": ("count_plays", "sum_time_viewed", "avg_time_viewed", "count_loads",
+                    "load_play_ratio", "avg_view_drop_off", "unique_known_users",
+                    "engagement_ranking", "avg_completion_rate", "unique_viewers",
+                    "sum_view_period", "avg_view_period_time", "total_completion_rate"),
+        "total": ("count_plays", "sum_time_viewed", "avg_time_viewed", "count_loads",
+                  "load_play_ratio", "avg_view_drop_off", "unique_known_users", "unique_viewers",
+                  "sum_view_period", "avg_view_period_time", "avg_completion_rate",
+                  "total_completion_rate"),
     },
 }
 
@@ -78,6 +92,12 @@ REPORT_NAMES = {num: d["name"] for num, d in REPORTS.items()}
 
 class UnsupportedReport(ValueError):
     """A report type this collector does not compute."""
+
+
+class ReportHasNoMetrics(ValueError):
+    """getTotal of a report without metrics (APPLICATIONS): Kaltura's reports
+    manager refuses it ("unsupported query - report has no metrics") and its
+    API answers INTERNAL_SERVERL_ERROR."""
 
 
 def _definition(report_type):
@@ -102,15 +122,24 @@ def _entry_dimensions(entry_id, sessions) -> dict:
     }
 
 
+def _dimensions(group, key, sessions) -> dict:
+    if group == "entry":
+        return _entry_dimensions(key, sessions)
+    # no user catalog here: the user id stands for the full name too
+    return {"name": key, "full_name": key}
+
+
 def report_rows(report_type, events, flt: EventFilter | None = None) -> list[dict]:
     """Unordered, unpaged rows (dicts keyed by column name) of a report type."""
     definition = _definition(report_type)
+    events = list(events)
+    durations = entry_durations(events)  # the whole store: Kaltura's entry catalog ignores dates
     events = filter_events(events, flt)
     group = definition["group"]
     if group == "app":
         apps = sorted({event_app(ev) for ev in events if event_app(ev)})
         return [{"name": app} for app in apps]
-    sessions = playback_sessions(events)
+    sessions = playback_sessions(events, durations)
     groups: dict[str, list] = {}
     for s in sessions:
         key = s.entry_id if group == "entry" else (s.user_id or UNKNOWN_USER)
@@ -120,7 +149,7 @@ def report_rows(report_type, events, flt: EventFilter | None = None) -> list[dic
         metrics = playback_metrics(members)
         if not metrics["count_plays"] and not metrics["count_loads"]:
             continue  # Kaltura lists only objects with activity
-        row = _entry_dimensions(key, members) if group == "entry" else {"name": key}
+        row = _dimensions(group, key, members)
         row.update(metrics)
         rows.append(row)
     if "engagement_ranking" in definition["metrics"]:
@@ -132,23 +161,23 @@ def report_rows(report_type, events, flt: EventFilter | None = None) -> list[dic
 
 
 def order_rows(rows, order, definition) -> list[dict]:
-    """Sort by ``order`` ("-col" descending, "+col"/"col" ascending); default:
-    the first metric descending (name ascending for dimension-only reports).
-    Ties keep a stable order by the first dimension."""
+    """Sort as Kaltura's reports manager does: by the metric ``order`` names
+    ("-col" or "col" descending, "+col" ascending); by default, and when the
+    column is not one of the report's metrics, by ``count_plays`` (else the
+    first metric) in the direction the sign asks, descending without one.
+    Reports without metrics list by name.  Ties keep a stable order by the
+    first dimension."""
     dim = definition["dimensions"][0]
-    columns = definition["dimensions"] + definition["metrics"]
-    order = (order or "").strip()
-    if order:
-        desc = order.startswith("-")
-        column = order.lstrip("+-")
-        if column not in columns:
-            column, desc = None, False
-    else:
-        column, desc = (definition["metrics"][0], True) if definition["metrics"] else (dim, False)
+    metrics = definition["metrics"]
     rows = sorted(rows, key=lambda r: str(r[dim]))
-    if column is not None:
-        rows = sorted(rows, key=lambda r: _sort_key(r[column]), reverse=desc)
-    return rows
+    if not metrics:
+        return rows
+    order = (order or "").strip()
+    ascending = order.startswith("+")
+    column = order[1:] if order[:1] in ("+", "-") else order
+    if column not in metrics:
+        column = "count_plays" if "count_plays" in metrics else metrics[0]
+    return sorted(rows, key=lambda r: _sort_key(r[column]), reverse=not ascending)
 
 
 def _sort_key(value):
@@ -216,14 +245,16 @@ def report_table(report_type, events, flt: EventFilter | None = None, page_size=
 def report_total(report_type, events, flt: EventFilter | None = None,
                  delimiter=",") -> ReportTotal:
     """A KalturaReportTotal: the report's total columns over all matching
-    events (ratios recomputed from the sums, not averaged over rows)."""
+    events (ratios recomputed from the sums, not averaged over rows).
+    Raises ``ReportHasNoMetrics`` for a report without total columns."""
     definition = _definition(report_type)
     delimiter = delimiter or ","
     columns = definition["total"]
     if not columns:
-        return ReportTotal(header="", data="", values={})
-    events = filter_events(events, flt)
-    sessions = playback_sessions(events)
+        raise ReportHasNoMetrics(definition["name"])
+    events = list(events)
+    durations = entry_durations(events)
+    sessions = playback_sessions(filter_events(events, flt), durations)
     metrics = playback_metrics(sessions)
     values = {c: metrics[c] for c in columns}
     return ReportTotal(header=delimiter.join(columns),

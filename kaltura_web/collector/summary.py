@@ -1,6 +1,7 @@
 """The overview ``kaltura-web report`` prints and the dashboard draws (``/dev/summary``).
 
-Pure: events as the store returns them in, plain data out.  Every arrival counts
+Pure: events as the store returns them in, plain data out.  Playback comes from
+KAVA sessions and stats.collect sessions alike (``playback``).  Every arrival counts
 (a repeated beacon included, as Kaltura would count it); the repeats are also
 listed, so a re-send is visible rather than silently counted.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from ..core.catalog import BUTTON_CLICKED, PAGE_LOAD
 from .filters import EventFilter, event_app, filter_events, repeated_arrivals
-from .playback import UNKNOWN_USER, playback_metrics, playback_sessions
+from .playback import KAVA, STATS, UNKNOWN_USER, entry_durations, playback_metrics, split_sessions
 
 
 def _group_summary(sessions) -> dict:
@@ -19,10 +20,10 @@ def _group_summary(sessions) -> dict:
         "sessions": m["unique_sessions"],
         "loads": m["count_loads"],
         "reach": {str(q): m[f"count_plays_{q}"] for q in (25, 50, 75, 100)},
-        "avgCompletion": round(m["avg_completion_rate"], 4),
+        "avgCompletion": round(m["avg_completion_rate"] / 100.0, 4),  # a ratio here, a percent in reports
         "bufferEvents": m["buffer_events"],
         "uniqueUsers": m["unique_known_users"],
-        "minutesViewed": round(m["sum_time_viewed"], 4),
+        "minutesViewed": round(m["sum_view_period"], 4),
     }
 
 
@@ -65,15 +66,23 @@ def _applications(sessions, analytics) -> list:
 
 def summary(events, flt: EventFilter | None = None) -> dict:
     """Totals, then the same figures per entry, application and user, page
-    loads / button clicks by pageType / buttonName, and the repeated beacons."""
+    loads / button clicks by pageType / buttonName, and the repeated beacons.
+    ``totals.protocols``: the playback sessions counted per protocol (KAVA,
+    stats.collect); ``totals.coveredStatsSessions``: stats.collect sessions left
+    out because a KAVA session reports the same playback ("both" mode)."""
+    events = list(events)
+    durations = entry_durations(events)
     events = filter_events(events, flt)
-    sessions = playback_sessions(events)
+    split = split_sessions(events, durations)
+    sessions = split.counted
     analytics = [ev for ev in events if ev.get("service") == "analytics"]
     repeats = repeated_arrivals(events)
     totals = _group_summary(sessions)
     totals["events"] = len(events)
     totals.update(_page_counts(analytics))
     totals["duplicates"] = len(repeats)
+    totals["protocols"] = {p: sum(1 for s in sessions if s.protocol == p) for p in (KAVA, STATS)}
+    totals["coveredStatsSessions"] = len(split.covered)
     return {
         "filter": flt.as_dict() if flt else EventFilter().as_dict(),
         "totals": totals,

@@ -17,7 +17,6 @@ plus trackEvent: alice PageLoad lobby, bob ButtonClicked register-now, carol Pag
 """
 
 import json
-import urllib.parse
 
 import pytest
 
@@ -40,14 +39,20 @@ APP_EVENTS = [
     ("carol", "kiosk", {"eventType": 10003, "pageType": "session", "pageName": "keynote"}),
 ]
 
-# Worked out from the table above (see docs/reports.md for the formulas):
-# 0_x: plays 3, loads 3, reached 25/50/75/100 = 3/2/1/1, viewed 100+40+50 = 190 s
-#      = 3.1667 min, avg 1.0556, drop-off 7/4/3 = 0.5833, users 3, through 1/3.
-# 0_y: plays 1, loads 2, reached 1/1/1/0, viewed 45 s = 0.75 min, drop-off 3/4 = 0.75.
+# Worked out from the table above (see docs/reports.md for the stats.collect formulas):
+# 0_x: plays 3, loads 3, quartile events 25/50/75/100 = 3/2/1/1 -> sum_time_viewed
+#      7 x 100/4 = 175 s = 2.9167 min, avg 0.9722; drop-off 7/4/3 = 0.5833, users 3,
+#      through 1/3; view period (furthest point) 100+40+50 = 190 s = 3.1667 min, avg 1.0556;
+#      completion (100+40+50)/3 = 63.3333 %.
+# 0_y: plays 1, loads 2, quartile events 1/1/1/0 -> 3 x 60/4 = 45 s = 0.75 min, drop-off
+#      3/4 = 0.75, known users 2 (alice loaded it, bob played it), view period 45 s,
+#      completion 75 %.
 TOP_CONTENT_HEADER = ("object_id,entry_name,count_plays,sum_time_viewed,avg_time_viewed,"
-                      "count_loads,load_play_ratio,avg_view_drop_off,unique_known_users")
-TOP_CONTENT_X = "0_x,0_x,3,3.1667,1.0556,3,1,0.5833,3;"
-TOP_CONTENT_Y = "0_y,0_y,1,0.75,0.75,2,0.5,0.75,1;"
+                      "count_loads,load_play_ratio,avg_view_drop_off,unique_known_users,"
+                      "sum_view_period,avg_view_period_time,avg_completion_rate")
+TOP_CONTENT_X = "0_x,0_x,3,2.9167,0.9722,3,1,0.5833,3,3.1667,1.0556,63.3333;"
+TOP_CONTENT_Y = "0_y,0_y,1,0.75,0.75,2,0.5,0.75,2,0.75,0.75,75;"
+TOTAL_TOP_CONTENT = "4,3.6667,0.9167,5,0.8,0.625,3,3.9167,0.9792,66.25"
 
 
 @pytest.fixture
@@ -103,18 +108,24 @@ def test_content_dropoff_quartile_funnel(loaded):
 
 
 def test_user_top_content(loaded):
-    """USER_TOP_CONTENT has one row per KS user, most plays first, ties by name."""
+    """USER_TOP_CONTENT has one row per KS user with today's columns, most plays first, ties by name."""
     table = report(loaded, "getTable", 13)
-    assert table["header"] == ("name,unique_videos,count_plays,sum_time_viewed,avg_time_viewed,"
+    assert table["header"] == ("name,full_name,unique_videos,count_plays,sum_time_viewed,avg_time_viewed,"
                                "avg_view_drop_off,count_loads,load_play_ratio,avg_completion_rate,"
-                               "count_viral")
-    # bob: s2 (40 s of 100, reached 25) + s5 (45 s of 60, reached 25/50/75): 85 s = 1.4167 min,
-    #      drop-off 4/4/2 = 0.5, completion (0.4 + 0.75) / 2 = 0.575.
-    # alice: s1 full (100 s) and s4 loads only. carol: s3 50 s, reached 25/50.
-    assert table["data"] == ("bob,2,2,1.4167,0.7083,0.5,2,1,0.575,0;"
-                             "alice,1,1,1.6667,1.6667,1,2,0.5,1,0;"
-                             "carol,1,1,0.8333,0.8333,0.5,1,1,0.5,0;")
+                               "count_viral,total_completion_rate,sum_view_period,avg_view_period_time")
+    # bob: s2 (40 s of 100, quartile 25) + s5 (45 s of 60, quartiles 25/50/75): two entries,
+    #      quartile time 25 + 45 = 70 s = 1.1667 min, drop-off 4/4/2 = 0.5, completion
+    #      (40 + 75) / 2 = 57.5 %, percentiles 0..39 and 0..74 -> 75 distinct, view period 85 s.
+    # alice: s1 full (100 s) and s4 loads only (an entry too). carol: s3 50 s, quartiles 25/50.
+    assert table["data"] == ("bob,bob,2,2,1.1667,0.5833,0.5,2,1,57.5,0,75,1.4167,0.7083;"
+                             "alice,alice,2,1,1.6667,1.6667,1,2,0.5,100,0,100,1.6667,1.6667;"
+                             "carol,carol,1,1,0.8333,0.8333,0.5,1,1,50,0,50,0.8333,0.8333;")
     assert table["totalCount"] == 3
+    total = report(loaded, "getTotal", 13)
+    assert total["header"] == ("unique_known_users,unique_videos,count_plays,sum_time_viewed,avg_time_viewed,"
+                               "avg_view_drop_off,count_loads,load_play_ratio,avg_completion_rate,count_viral,"
+                               "unique_viewers,sum_view_period,avg_view_period_time")
+    assert total["data"] == "3,2,4,3.6667,0.9167,0.625,5,0.8,66.25,0,3,3.9167,0.9792"
 
 
 def test_applications(loaded):
@@ -124,15 +135,23 @@ def test_applications(loaded):
 
 
 def test_top_content_creator(loaded):
-    """TOP_CONTENT_CREATOR carries entry metadata columns and Kaltura's engagement ranking."""
+    """TOP_CONTENT_CREATOR carries entry metadata columns, Kaltura's engagement ranking and today's columns."""
     table = report(loaded, "getTable", 38)
     assert table["header"].split(",")[:8] == ["object_id", "entry_name", "creator_name", "created_at",
                                               "status", "media_type", "duration_msecs", "entry_source"]
-    assert table["header"].endswith("unique_known_users,engagement_ranking,avg_completion_rate")
-    # 0_x: 5*3/3 + 2.5*3/3 + min(100*(1+0.4+0.5)/3*0.025, 2.5) = 9.0833
-    # 0_y: 5*1/3 + 2.5*1/3 + 75*0.025 = 4.375
-    assert table["data"] == ("0_x,0_x,,,,,100000,,3,3.1667,1.0556,3,1,0.5833,3,9.0833,0.6333;"
-                             "0_y,0_y,,,,,60000,,1,0.75,0.75,2,0.5,0.75,1,4.375,0.75;")
+    assert table["header"].split(",")[8:] == [
+        "count_plays", "sum_time_viewed", "avg_time_viewed", "count_loads", "load_play_ratio", "avg_view_drop_off",
+        "unique_known_users", "engagement_ranking", "avg_completion_rate", "unique_viewers", "sum_view_period",
+        "avg_view_period_time", "total_completion_rate"]
+    # 0_x: 5*3/3 + 2.5*3/3 + min(63.3333*0.025, 2.5) = 9.0833; every percentile seen (s1) -> 100
+    # 0_y: 5*1/3 + 2.5*2/3 + 75*0.025 = 5.2083; 1 viewer (alice only loaded it); percentiles 0..74 -> 75
+    assert table["data"] == ("0_x,0_x,,,,,100000,,3,2.9167,0.9722,3,1,0.5833,3,9.0833,63.3333,3,3.1667,1.0556,100;"
+                             "0_y,0_y,,,,,60000,,1,0.75,0.75,2,0.5,0.75,2,5.2083,75,1,0.75,0.75,75;")
+    total = report(loaded, "getTotal", 38)
+    assert total["header"] == ("count_plays,sum_time_viewed,avg_time_viewed,count_loads,load_play_ratio,"
+                               "avg_view_drop_off,unique_known_users,unique_viewers,sum_view_period,"
+                               "avg_view_period_time,avg_completion_rate,total_completion_rate")
+    assert total["data"] == "4,3.6667,0.9167,5,0.8,0.625,3,3,3.9167,0.9792,66.25,100"
 
 
 def test_filters_entry_and_dates(loaded):
@@ -161,7 +180,7 @@ def test_paging_order_and_delimiter(loaded):
 def test_app_id_scoping(loaded):
     """A KS with appId:kiosk sees only kiosk events (guide 9.1), whatever the filter asks."""
     kiosk_ks = loaded.ks("carol", app_id="kiosk")
-    assert report(loaded, "getTable", 1, ks=kiosk_ks)["data"] == "0_x,0_x,1,0.8333,0.8333,1,1,0.5,1;"
+    assert report(loaded, "getTable", 1, ks=kiosk_ks)["data"] == "0_x,0_x,1,0.8333,0.8333,1,1,0.5,1,0.8333,0.8333,50;"
     assert report(loaded, "getTable", 16, ks=kiosk_ks)["data"] == "kiosk;"
     asks_portal = report(loaded, "getTable", 1, ks=kiosk_ks, **{"reportInputFilter[application]": "portal"})
     assert asks_portal["totalCount"] == 0
@@ -170,14 +189,18 @@ def test_app_id_scoping(loaded):
 
 
 def test_get_total(loaded):
-    """getTotal recomputes ratios from the sums over all matching sessions."""
+    """getTotal recomputes ratios from the sums over all matching sessions; APPLICATIONS has no total."""
     total = report(loaded, "getTotal", 1)
-    # plays 4, (190 + 45) s = 3.9167 min, /4 = 0.9792, loads 5, 4/5, (7+3)/4/4 = 0.625, 3 users
+    # plays 4, quartile time (175 + 45) s = 3.6667 min, /4 = 0.9167, loads 5, 4/5, (7+3)/4/4 = 0.625,
+    # 3 users, view period (190 + 45) s = 3.9167 min, /4 = 0.9792, completion (100+40+50+75)/4 = 66.25 %
     assert total == {"objectType": "KalturaReportTotal", "header": TOP_CONTENT_HEADER.split(",", 2)[2],
-                     "data": "4,3.9167,0.9792,5,0.8,0.625,3"}
+                     "data": TOTAL_TOP_CONTENT}
     piped = report(loaded, "getTotal", 2, **{"responseOptions[delimiter]": "|"})
     assert piped["data"] == "4|4|3|2|1|0.25|5"
-    assert report(loaded, "getTotal", 16)["header"] == ""
+    # Kaltura: "unsupported query - report has no metrics", answered as its internal error
+    assert report(loaded, "getTotal", 16) == {"code": "INTERNAL_SERVERL_ERROR",
+                                              "message": "Internal server error occurred",
+                                              "objectType": "KalturaAPIException", "args": {}}
 
 
 def test_index_php_form_and_xml(loaded):
@@ -230,7 +253,7 @@ def test_official_client_get_table(loaded):
                                    KalturaFilterPager(pageSize=1, pageIndex=1), "-count_plays")
     assert (plain.data, plain.totalCount) == ("0_x,0_x,3,3,2,1,1,0.3333,3;", 2)
     total = client.report.getTotal(KalturaReportType.TOP_CONTENT, flt)
-    assert isinstance(total, KalturaReportTotal) and total.data == "4,3.9167,0.9792,5,0.8,0.625,3"
+    assert isinstance(total, KalturaReportTotal) and total.data == TOTAL_TOP_CONTENT
 
 
 def run_report(kc, capsys, *args):
@@ -248,7 +271,7 @@ def test_report_command_json(loaded, capsys):
                               "reach": {"25": 4, "50": 3, "75": 2, "100": 1},
                               "avgCompletion": 0.6625, "bufferEvents": 1, "uniqueUsers": 3,
                               "minutesViewed": 3.9167, "events": 30, "pageLoads": 2, "buttonClicks": 1,
-                              "duplicates": 0}
+                              "duplicates": 0, "protocols": {"kava": 0, "stats": 5}, "coveredStatsSessions": 0}
     assert data["duplicateBeacons"] == []
     x = data["entries"][0]
     assert (x["name"], x["plays"], x["sessions"], x["reach"], x["avgCompletion"], x["bufferEvents"]) == \

@@ -1,9 +1,9 @@
-"""Protocol linter: checks stored events against the guide's reporting rules.
+"""Protocol linter: checks stored events against the guide's and KAVA's reporting rules.
 
 ``lint(events)`` is pure: it takes events as stored (dicts with seq, service,
 session_id, entry_id, event_type, event_timestamp, user_id, ks_masked, fields)
 and returns ``Finding``s naming the rule and the event that broke it.  Events
-are judged in arrival order (seq).  The rules are defined precisely in
+are judged in arrival order (seq), a KAVA session's eventIndex values as a set.  The rules are defined precisely in
 docs/collector.md; short versions:
 
 play-without-load     PLAY not preceded by both WIDGET_LOADED and MEDIA_LOADED in
@@ -25,24 +25,42 @@ ks-without-user       an event accepted under a KS whose userId is empty that
 duplicate-beacon      a repeated arrival of a beacon already stored (the store's
                       ``duplicate_of``): Kaltura stores and counts it again.
 
+KAVA playback events (analytics.trackEvent with an eventType below 10000, the
+events Player v7's KAVA plugin sends), per sessionId:
+
+kava-required-param   a KAVA event lacks eventType, partnerId, entryId, sessionId,
+                      eventIndex or position (or position is not a number).
+kava-event-index      eventIndex not 1, 2, 3... in the session: a number that never
+                      arrived, a repeat, a value that is not a whole number from
+                      1, or a restart at 1 less than 30 s after the previous event
+                      (30 s or more is KAVA's reset); arrival order is not judged.
+kava-view-too-soon    a VIEW less than 8 s after the previous VIEW of the session.
+kava-view-no-progress a VIEW whose playTimeSum is not above the previous VIEW's.
+kava-quartile-before-play  a quartile (11-15) with no PLAY before it in the session.
+kava-replay-without-play   a REPLAY (34) with no PLAY before it in the session.
+
 Warnings (``lint(events, warnings=True)``; severity "warning", never a violation):
 
 kb-required-field     a session's player-usage stats.collect events lack uiconfId,
                       duration (not expected on WIDGET_LOADED) or referrer, which
                       Kaltura's knowledge base lists as required: one finding per
                       session and field, on the first event that lacks it.
+kava-view-missing     a KAVA session with more than 20 s of playing after its PLAY
+                      and no VIEW at all (the server may have disabled VIEWs).
 
 Every stored arrival is judged as an event (a repeated beacon too, as Kaltura
-counts it), so a repeat may also break a playback rule.  Event types come from
-``kaltura_web.core.catalog``.
+counts it), so a repeat may also break a playback rule.  stats.collect event
+types and KAVA ids come from ``kaltura_web.core.catalog``.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ..core.catalog import STATS_TYPE_BY_NAME, stats_type_name
-from .values import finite
+from ..core.catalog import (APPLICATION_EVENTS, KAVA_EVENT_TYPES, KAVA_TYPE_BY_NAME, STATS_TYPE_BY_NAME,
+                            stats_type_name)
+from .playback import KAVA, event_protocol
+from .values import finite, parse_int
 
 WIDGET_LOADED, MEDIA_LOADED, PLAY, REPLAY, SEEK, BUFFER_START, BUFFER_END = (
     STATS_TYPE_BY_NAME[name] for name in ("WIDGET_LOADED", "MEDIA_LOADED", "PLAY", "REPLAY", "SEEK",
@@ -56,6 +74,17 @@ KB_REQUIRED = {"uiconfId": (), "duration": (WIDGET_LOADED,), "referrer": ()}
 QUARTILES = {STATS_TYPE_BY_NAME[f"PLAY_REACHED_{p}"]: p / 100.0 for p in (25, 50, 75, 100)}
 LOWER_QUARTILE = dict(zip(sorted(QUARTILES)[1:], sorted(QUARTILES)))  # 50% -> 25%, ...
 
+# KAVA playback ids (Player v7's KAVA plugin); a KAVA event is ``playback.event_protocol``'s KAVA
+KAVA_PLAY, KAVA_RESUME, KAVA_PAUSE, KAVA_REPLAY, KAVA_ERROR, KAVA_VIEW = (
+    KAVA_TYPE_BY_NAME[name] for name in ("PLAY", "RESUME", "PAUSE", "REPLAY", "ERROR", "VIEW"))
+KAVA_QUARTILES = {KAVA_TYPE_BY_NAME[f"PLAY_REACHED_{p}"] for p in (25, 50, 75, 90, 100)}
+KAVA_REQUIRED = ("eventType", "partnerId", "entryId", "sessionId", "eventIndex", "position")
+KAVA_COLUMNS = {"eventType": "event_type", "partnerId": "partner_id", "entryId": "entry_id",
+                "sessionId": "session_id"}
+KAVA_RESET_SECONDS = 30.0   # KAVA resets eventIndex (and playTimeSum) after 30 s without playback
+VIEW_MIN_GAP = 8.0          # VIEWs come every 10 s of playing: closer than this is too soon
+VIEW_EXPECTED_AFTER = 20.0  # this much playing after PLAY without any VIEW is worth a warning
+
 RULES = (
     "play-without-load",
     "quartile-duplicate",
@@ -66,8 +95,14 @@ RULES = (
     "timestamp-backwards",
     "ks-without-user",
     "duplicate-beacon",
+    "kava-required-param",
+    "kava-event-index",
+    "kava-view-too-soon",
+    "kava-view-no-progress",
+    "kava-quartile-before-play",
+    "kava-replay-without-play",
 )
-WARNING_RULES = ("kb-required-field",)
+WARNING_RULES = ("kb-required-field", "kava-view-missing")
 ERROR, WARNING = "error", "warning"
 
 
@@ -106,8 +141,20 @@ def _name(t) -> str:
     return f"{stats_type_name(t)}({t})"
 
 
+def is_kava(ev) -> bool:
+    """Whether a stored event is a KAVA playback event (analytics.trackEvent, id below 10000)."""
+    return event_protocol(ev) == KAVA
+
+
 def _label(ev) -> str:
-    return f"{_name(ev.get('event_type'))} seq={ev.get('seq')}"
+    t = ev.get("event_type")
+    if ev.get("service") != "analytics":
+        name = _name(t)
+    elif is_kava(ev):
+        name = f"KAVA {KAVA_EVENT_TYPES.get(t, 'UNKNOWN')}({t})"
+    else:
+        name = f"{APPLICATION_EVENTS.get(t, 'trackEvent')}({t})"
+    return f"{name} seq={ev.get('seq')}"
 
 
 def lint(events, warnings=False) -> list[Finding]:
@@ -128,6 +175,8 @@ def lint(events, warnings=False) -> list[Finding]:
         if ev.get("duplicate_of") is not None:
             add("duplicate-beacon", ev, f"{_label(ev)} repeats beacon {ev.get('beacon_id')!r} first "
                 f"stored as seq={ev['duplicate_of']}: Kaltura stores and counts it again")
+        if is_kava(ev):
+            _kava_required(ev, add)
         sid = ev.get("session_id")
         if sid:
             sessions.setdefault(sid, []).append(ev)
@@ -166,9 +215,15 @@ def lint(events, warnings=False) -> list[Finding]:
                     add("quartile-order", first_q, f"{_label(first_q)} arrived before any PLAY or REPLAY")
         if any(e.get("event_type") == PLAY for e in evs):
             started.append((key, sid))
+    kava_warnings: list[Finding] = []
+    for sid, evs in sessions.items():
+        analytics = [e for e in evs if e.get("service") == "analytics"]
+        if any(is_kava(e) for e in analytics):
+            kava_warnings.extend(_lint_kava_session(analytics, add))
     if warnings:
         for sid, evs in stats_sessions.items():
             findings.extend(_kb_warnings(evs))
+        findings.extend(kava_warnings)
     return findings
 
 
@@ -259,3 +314,147 @@ def _lint_session(sid, evs, add):
                             f"{_label(ev)} reached by {_label(seek)} to {target:g} "
                             f"(quartile point {point:g} of duration {duration:g}) without natural playback")
             quartiles_seen[t] = ev
+
+
+# ---------------------------------------------------------------- KAVA playback events
+
+
+def _whole(value):
+    """A whole number from an int, integer text or an integral float; None otherwise."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    try:
+        return parse_int(value)
+    except ValueError:
+        return None
+
+
+def _gap(earlier, later):
+    """Seconds from ``earlier`` to ``later`` on one clock: their eventTimestamps,
+    else their arrival times; None when neither clock has both."""
+    for key in ("event_timestamp", "received_at"):
+        a, b = finite(earlier.get(key)), finite(later.get(key))
+        if a is not None and b is not None:
+            return b - a
+    return None
+
+
+def _kava_required(ev, add):
+    """``kava-required-param``: the common parameters every KAVA event carries."""
+    f = _fields(ev)
+    missing = [name for name in KAVA_REQUIRED
+               if _blank(f.get(name)) and _blank(ev.get(KAVA_COLUMNS.get(name, "")))]
+    if "position" not in missing and finite(f.get("position")) is None:
+        missing.append(f"position (not a number: {str(f.get('position'))[:40]!r})")
+    if missing:
+        add("kava-required-param", ev, f"{_label(ev)} lacks {', '.join(missing)}")
+
+
+class _Count:
+    """One run of eventIndex values (a session's, or what follows a reset)."""
+
+    def __init__(self):
+        self.seen: dict[int, dict] = {}   # eventIndex -> its first event
+        self.unindexed = 0                # KAVA events without an eventIndex
+
+    def gaps(self, add):
+        """``kava-event-index`` for each run of numbers below the highest one that
+        never arrived (unless as many KAVA events came without an eventIndex)."""
+        top = max(self.seen, default=0)
+        missing = [i for i in range(1, top) if i not in self.seen]
+        if len(missing) <= self.unindexed:
+            return
+        runs = [[i] for i in missing[:1]]
+        for i in missing[1:]:
+            runs[-1].append(i) if i == runs[-1][-1] + 1 else runs.append([i])
+        for run in runs:
+            above = self.seen[min(i for i in self.seen if i > run[-1])]
+            span = str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}"
+            add("kava-event-index", above, f"{_label(above)} has eventIndex {_fields(above).get('eventIndex')} "
+                f"but eventIndex {span} of this count never arrived")
+
+
+def _lint_kava_session(evs, add) -> list[Finding]:
+    """The KAVA rules over one session's analytics.trackEvent events (in seq
+    order; application events join the eventIndex count only when they carry
+    one).  The count is judged as a set, not by arrival order: requests sent
+    at once may arrive swapped.  Violations go to ``add``; the warnings are
+    returned."""
+    count, prev = _Count(), None   # the current count, the last event with an eventIndex
+    last_view, seen_play = None, False
+    for ev in evs:
+        kava, t, raw = is_kava(ev), ev.get("event_type"), _fields(ev).get("eventIndex")
+        index = None if _blank(raw) else _whole(raw)
+        if _blank(raw):
+            count.unindexed += int(kava)
+        elif index is None or index < 1:
+            add("kava-event-index", ev, f"{_label(ev)} has eventIndex {str(raw)[:40]!r}, not a whole number from 1")
+        else:
+            gap = None if prev is None else _gap(prev, ev)
+            if index == 1 and prev is not None and (gap is None or gap >= KAVA_RESET_SECONDS or 1 in count.seen):
+                if gap is not None and gap < KAVA_RESET_SECONDS:
+                    add("kava-event-index", ev,
+                        f"{_label(ev)} restarts eventIndex at 1 only {gap:g} s after {_label(prev)}: "
+                        f"KAVA resets the counters after {KAVA_RESET_SECONDS:g} s without playback")
+                count.gaps(add)
+                count, last_view = _Count(), None  # a new count: playTimeSum starts again too
+            if index in count.seen:
+                add("kava-event-index", ev, f"{_label(ev)} repeats eventIndex {index} of {_label(count.seen[index])}")
+            count.seen.setdefault(index, ev)
+            prev = ev
+        if not kava:
+            continue
+        if t == KAVA_PLAY:
+            seen_play = True
+        elif t in KAVA_QUARTILES and not seen_play:
+            add("kava-quartile-before-play", ev, f"{_label(ev)} with no KAVA PLAY before it in the session")
+        elif t == KAVA_REPLAY and not seen_play:
+            add("kava-replay-without-play", ev,
+                f"{_label(ev)} with no KAVA PLAY before it in the session (a replay keeps the session id)")
+        elif t == KAVA_VIEW:
+            if last_view is not None:
+                _check_view(last_view, ev, add)
+            last_view = ev
+    count.gaps(add)
+    return _view_missing(evs)
+
+
+def _check_view(before, ev, add):
+    """``kava-view-too-soon`` and ``kava-view-no-progress`` of one VIEW against the one before it."""
+    gap = _gap(before, ev)
+    if gap is not None and gap < VIEW_MIN_GAP:
+        add("kava-view-too-soon", ev, f"{_label(ev)} only {gap:g} s after {_label(before)}: "
+            f"a VIEW comes every 10 s of playing")
+    now, then = finite(_fields(ev).get("playTimeSum")), finite(_fields(before).get("playTimeSum"))
+    if now is not None and then is not None and now <= then:
+        add("kava-view-no-progress", ev, f"{_label(ev)} has playTimeSum {now:g}, not above {then:g} "
+            f"of {_label(before)}: KAVA skips a VIEW when playTimeSum did not change")
+
+
+def _view_missing(evs) -> list[Finding]:
+    """``kava-view-missing``: more than VIEW_EXPECTED_AFTER s of playing after the
+    session's first PLAY (from PLAY/RESUME/REPLAY to the next PAUSE or ERROR,
+    else to the session's last event) and no VIEW after it."""
+    kava = [e for e in evs if is_kava(e)]
+    play = next((e for e in kava if e.get("event_type") == KAVA_PLAY), None)
+    if play is None:
+        return []
+    after = kava[kava.index(play):]
+    if any(e.get("event_type") == KAVA_VIEW for e in after):
+        return []
+    played, started = 0.0, None
+    for ev in after:
+        t = ev.get("event_type")
+        if started is None and t in (KAVA_PLAY, KAVA_RESUME, KAVA_REPLAY):
+            started = ev
+        elif started is not None and t in (KAVA_PAUSE, KAVA_ERROR):
+            played += max(_gap(started, ev) or 0.0, 0.0)
+            started = None
+    if started is not None:
+        played += max(_gap(started, after[-1]) or 0.0, 0.0)
+    if played <= VIEW_EXPECTED_AFTER:
+        return []
+    return [Finding("kava-view-missing", play.get("session_id"), play.get("seq"), play.get("event_type"),
+                    f"{_label(play)} was followed by {played:g} s of playing and no VIEW: KAVA sends one "
+                    f"right after PLAY and every 10 s of playing (unless the server's viewEventsEnabled "
+                    f"is false)", WARNING)]

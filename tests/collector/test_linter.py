@@ -112,9 +112,45 @@ def test_ks_without_user():
     assert [f.rule for f in found] == ["ks-without-user"] and found[0].seq == s[0]["seq"]
 
 
-def test_analytics_events_skip_playback_rules():
-    """trackEvent events are not judged by playback rules."""
-    assert lint([ev("x", 3, service="analytics")]) == []
+def test_application_events_skip_playback_rules():
+    """Application trackEvents (10002, 10003) in a playback session are judged by no playback rule."""
+    events = good_session("app") + [ev("app", 10003, service="analytics", pageType="lobby"),
+                                    ev("app", 10002, service="analytics", buttonName="share")]
+    assert lint(events) == []
+
+
+def kava(session, event_type, index, **fields):
+    """A KAVA playback event as stored (analytics.trackEvent, id below 10000, common parameters)."""
+    fields = {"eventType": event_type, "partnerId": 100, "entryId": "0_e", "sessionId": session,
+              "eventIndex": index, "position": fields.pop("position", 0), **fields}
+    return ev(session, event_type, service="analytics", **fields)
+
+
+def test_guide_rules_unchanged_beside_kava():
+    """Guide rules judge only stats events: a KAVA session beside guide sessions changes none of their findings."""
+    guide = good_session("g") + [ev("g2", 1), ev("g2", 3)]
+    both = [kava("k:1", 1, 1), kava("k:1", 3, 2), kava("k:1", 99, 3, playTimeSum=0.1),
+            kava("k:1", 4, 4, position=10), kava("k:1", 5, 5, position=12),
+            kava("k:1", 11, 6, position=25), kava("k:1", 16, 7, position=25)]
+    # KAVA 4 (RESUME), 5, 11 and 16 would be guide quartiles / seek / replay types: no guide rule sees them
+    assert [(f.rule, f.session_id) for f in lint(guide + both, warnings=True)] == \
+        [("play-without-load", "g2"), ("kb-required-field", "g"), ("kb-required-field", "g"),
+         ("kb-required-field", "g2"), ("kb-required-field", "g2")]
+
+
+def test_kava_session_is_no_split_playback_source():
+    """A KAVA session with PLAY does not make a later guide session of the same entry and user a split playback."""
+    events = [kava("k:2", 3, 1), kava("k:2", 99, 2, playTimeSum=0.1), ev("B", 6), ev("B", 7)]
+    assert [(f.rule, f.session_id) for f in lint(events)] == [("quartile-order", "B")]
+
+
+def test_duplicate_kava_beacon():
+    """A repeated arrival of a KAVA beacon is a duplicate-beacon named as a KAVA event."""
+    first = kava("k:3", 3, 1)
+    again = dict(first, seq=first["seq"] + 1000, duplicate_of=first["seq"], beacon_id="b-3")
+    (dup, index) = lint([first, again])
+    assert (dup.rule, dup.seq) == ("duplicate-beacon", again["seq"]) and "KAVA PLAY(3)" in dup.message
+    assert index.rule == "kava-event-index"
 
 
 def test_verify_command_exit_codes(tmp_path):

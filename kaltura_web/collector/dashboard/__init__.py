@@ -3,8 +3,9 @@
 The routes are elsewhere: ``routes/static.py`` serves the page (``GET /``) and
 its script and stylesheet (``GET /dashboard/<file>``, no CDN);
 ``routes/dev.py`` serves its data: ``/dev/summary`` (``summary.summary``),
-``/dev/catalog`` (event type names), ``/dev/verify`` (the linter) and
-``/dev/stream``, the Server-Sent Events this module writes:
+``/dev/catalog`` (event type names), ``/dev/verify`` (the linter),
+``/dev/playbacks`` (each session's protocol and KAVA VIEWs: ``protocols.py``)
+and ``/dev/stream``, the Server-Sent Events this module writes:
 
 * every stored event as one ``message`` (``id`` = its seq, ``data`` = the event
   as JSON, ``duplicate_of`` included), a ``reset`` event when the store is

@@ -2,22 +2,28 @@
 //
 // Events arrive over Server-Sent Events (/dev/stream); the live table and the
 // session timelines are drawn from them here.  The totals and the quartile
-// funnel come from /dev/summary and the findings from /dev/verify, both
-// computed by the collector (the same code as report.getTable).
+// funnel come from /dev/summary, the findings from /dev/verify, and each
+// session's protocol (guide, kava, both) and KAVA VIEWs from /dev/playbacks,
+// all computed by the collector (the same code as report.getTable).
 "use strict";
 
 const MAX_EVENTS = 5000;      // kept in memory
 const MAX_ROWS = 300;         // rows in the live table
 const MAX_SESSIONS = 50;      // session cards
 const QUARTILES = {4: 25, 5: 50, 6: 75, 7: 100};
+const KAVA_QUARTILES = {11: 25, 12: 50, 13: 75, 14: 100, 15: 90};
+const KAVA_LIMIT = 10000;     // analytics ids below this are KAVA playback events
+const KAVA_VIEW = 99;
 
 const state = {
   events: [],
-  names: {stats: {}, analytics: {}},
+  names: {stats: {}, analytics: {}, kava: {}},
   filter: {app: "", entry: ""},
   apps: new Set(),
   entries: new Set(),
   refreshTimer: null,
+  playbacks: new Map(),       // session id -> /dev/playbacks row
+  flagged: new Set(),         // seqs with a linter violation
 };
 
 // ---------------------------------------------------------------- helpers
@@ -63,9 +69,26 @@ function num(value) {
 
 function percent(ratio) { return `${Math.round(ratio * 1000) / 10}%`; }
 
+// the protocol an event belongs to: stats.collect is the guide's, analytics ids below 10000 are KAVA
+function protocolOf(ev) {
+  if (ev.service !== "analytics") return "guide";
+  return ev.event_type < KAVA_LIMIT ? "kava" : "app";
+}
+
+function describeKava(type) {
+  const name = state.names.kava[type] || `KAVA ${type}`;
+  if (type === 3 || type === 4 || type === 34) return [name, "play"];
+  if (type in KAVA_QUARTILES) return [name, "quartile"];
+  if (type === 45 || type === 46) return [name, "buffer"];
+  if (type === 35) return [name, "seek"];
+  if (type === KAVA_VIEW) return [name, "view"];
+  return [name, ""];
+}
+
 function describe(ev) {
   // [label, css class] of an event
   const type = ev.event_type;
+  if (protocolOf(ev) === "kava") return describeKava(type);
   if (ev.service === "analytics") {
     const f = fields(ev);
     const name = state.names.analytics[type] || `analytics ${type}`;
@@ -115,6 +138,7 @@ function eventRow(ev, fresh) {
       repeat ? `${ev.seq} ↻${ev.duplicate_of}` : String(ev.seq)),
     el("td", {class: "num"}, clock(timeOf(ev))),
     el("td", {}, el("span", {class: `tag ${kind}`}, label)),
+    el("td", {class: "protocol"}, protocolOf(ev)),
     el("td", {}, ev.session_id || "—"),
     el("td", {}, ev.entry_id || "—"),
     el("td", {}, ev.user_id || "—"),
@@ -142,6 +166,8 @@ function updateStreamCount() {
 
 function clearAll() {
   state.events = [];
+  state.playbacks = new Map();
+  state.flagged = new Set();
   state.apps.clear();
   state.entries.clear();
   for (const id of ["filter-app", "filter-entry"]) {
@@ -162,7 +188,7 @@ function buildSessions() {
     let s = sessions.get(ev.session_id);
     if (!s) {
       s = {id: ev.session_id, entry: ev.entry_id, user: ev.user_id, app: appOf(ev), events: [],
-           duration: null, furthest: 0, reached: new Set(), lastSeq: 0};
+           duration: null, furthest: 0, reached: new Set(), lastSeq: 0, sent: new Set()};
       sessions.set(ev.session_id, s);
     }
     s.events.push(ev);
@@ -173,7 +199,10 @@ function buildSessions() {
     if (duration && duration > 0) s.duration = duration;
     const point = num(f.currentPoint);
     if (point !== null && point > s.furthest) s.furthest = point;
-    if (ev.event_type in QUARTILES && ev.service === "stats") s.reached.add(QUARTILES[ev.event_type]);
+    const protocol = protocolOf(ev);
+    if (protocol !== "app") s.sent.add(protocol);
+    if (ev.event_type in QUARTILES && protocol === "guide") s.reached.add(QUARTILES[ev.event_type]);
+    if (ev.event_type in KAVA_QUARTILES && protocol === "kava") s.reached.add(KAVA_QUARTILES[ev.event_type]);
   }
   return [...sessions.values()].sort((a, b) => b.lastSeq - a.lastSeq).slice(0, MAX_SESSIONS);
 }
@@ -186,11 +215,37 @@ function progressBar(s) {
   let reach = s.reached.size ? Math.max(...s.reached) / 100 : 0;
   if (s.duration) reach = Math.min(Math.max(reach, s.furthest / s.duration), 1);
   bar.append(svg("rect", {class: "fill", x: 0, y: 3, width: reach * width, height: 8, rx: 4}));
-  for (const q of [25, 50, 75, 100]) {
+  for (const q of s.sent.has("kava") ? [25, 50, 75, 90, 100] : [25, 50, 75, 100]) {
     const x = Math.min(q / 100 * width, width - 2);
     bar.append(svg("line", {class: s.reached.has(q) ? "tick reached" : "tick", x1: x, x2: x, y1: 0, y2: 14}));
   }
   return bar;
+}
+
+function protocolBadge(s) {
+  // the collector's answer (which pairs a guide and a KAVA session into "both"), else what the events say
+  const known = state.playbacks.get(s.id);
+  const protocol = known ? known.protocol : (s.sent.size === 2 ? "both" : [...s.sent][0]);
+  if (!protocol) return "";
+  const paired = known && known.paired_with.length ? ` with ${known.paired_with.join(", ")}` : "";
+  return el("span", {class: "protocol", "data-protocol": protocol,
+                     title: "guide: stats.collect; kava: analytics.trackEvent playback events; both: the two"},
+    `${protocol}${paired}`);
+}
+
+function viewTimeline(s) {
+  // each KAVA VIEW of the session: offset from the session's start and playTimeSum
+  const known = state.playbacks.get(s.id);
+  if (!known || !known.views.length) return "";
+  const marks = known.views.map((v) => {
+    const bad = state.flagged.has(v.seq) ? " bad" : "";
+    const played = v.playTimeSum === null ? "no playTimeSum" : `played ${Math.round(v.playTimeSum * 10) / 10}s`;
+    const at = v.offset === null ? "?" : `+${Math.round(v.offset * 10) / 10}s`;
+    return el("li", {class: `view-mark${bad}`, "data-seq": v.seq,
+                     title: `seq ${v.seq} · eventIndex ${v.eventIndex ?? "—"} · position ${v.position ?? "—"}`},
+      el("b", {}, at), played);
+  });
+  return el("div", {class: "views"}, el("span", {}, "VIEWs"), el("ol", {}, ...marks));
 }
 
 function renderSessions() {
@@ -211,6 +266,7 @@ function renderSessions() {
     return el("article", {class: "session", "data-session": s.id},
       el("header", {},
         el("b", {}, s.id),
+        protocolBadge(s),
         el("span", {}, `entry ${s.entry || "—"}`),
         el("span", {}, `user ${s.user || "—"}`),
         el("span", {}, `app ${s.app || "—"}`),
@@ -218,7 +274,8 @@ function renderSessions() {
         el("span", {}, `started ${clock(start)}`),
         el("span", {}, reached)),
       progressBar(s),
-      el("div", {class: "timeline"}, ...chips));
+      el("div", {class: "timeline"}, ...chips),
+      viewTimeline(s));
   }));
 }
 
@@ -261,19 +318,25 @@ function renderTotals(totals) {
   $("kpi-clicks").textContent = totals.buttonClicks;
 }
 
-function renderFindings(findings) {
+function findingItem(f) {
+  return el("li", {"data-rule": f.rule, "data-severity": f.severity, class: f.severity},
+    el("span", {class: "rule"}, f.rule), f.message,
+    el("span", {class: "where"}, `session ${f.session_id} · seq ${f.seq}`));
+}
+
+function renderFindings(findings, warnings) {
+  // violations (counted in the totals), then the warnings (advice, not counted)
   const visible = new Set(state.events.filter(matches).map((ev) => ev.session_id));
   const filtered = state.filter.app || state.filter.entry;
-  const shown = findings.filter((f) => !filtered || visible.has(f.session_id));
+  const keep = (f) => !filtered || visible.has(f.session_id);
+  const shown = findings.filter(keep);
+  const advice = warnings.filter(keep);
+  state.flagged = new Set(findings.map((f) => f.seq));
   $("kpi-findings").textContent = shown.length;
-  const list = $("findings");
-  if (!shown.length) {
-    list.replaceChildren(el("li", {class: "empty"}, "No findings: the stored events follow the guide."));
-    return;
-  }
-  list.replaceChildren(...shown.map((f) => el("li", {"data-rule": f.rule},
-    el("span", {class: "rule"}, f.rule), f.message,
-    el("span", {class: "where"}, `session ${f.session_id} · seq ${f.seq}`))));
+  $("findings-count").textContent = advice.length ? `(${shown.length} + ${advice.length} warnings)` : "";
+  const items = shown.length ? shown.map(findingItem)
+    : [el("li", {class: "empty"}, "No findings: the stored events follow the protocol rules.")];
+  $("findings").replaceChildren(...items, ...advice.map(findingItem));
 }
 
 async function getJSON(url) {
@@ -288,10 +351,13 @@ async function refresh() {
   if (state.filter.entry) query.set("entry", state.filter.entry);
   renderSessions();
   try {
-    const [summary, verify] = await Promise.all([getJSON(`/dev/summary?${query}`), getJSON("/dev/verify")]);
+    const [summary, verify, playbacks] = await Promise.all(
+      [getJSON(`/dev/summary?${query}`), getJSON("/dev/verify"), getJSON("/dev/playbacks")]);
     renderTotals(summary.totals);
     renderFunnel(summary.totals);
-    renderFindings(verify.findings);
+    renderFindings(verify.findings, verify.warnings || []);
+    state.playbacks = new Map(playbacks.sessions.map((p) => [p.session_id, p]));
+    renderSessions();
   } catch (err) {
     console.warn("dashboard refresh failed", err);
   }

@@ -2,8 +2,9 @@
 
 KS for demo pages, the stored events and sessions, the linter, reset, fault
 rules, and the dashboard's data (``/dev/stream``, ``/dev/summary``,
-``/dev/catalog``).  Same-origin only (``security.dev_refusal``: 403), and off
-with the dashboard when ``dev_routes`` is False (404).  Bad input is an
+``/dev/catalog``, ``/dev/playbacks``).  Same-origin only
+(``security.dev_refusal``: 403), and off with the dashboard when
+``dev_routes`` is False (404).  Bad input is an
 ApiError like everywhere else (HTTP 400, rendered by the app's error path).
 """
 
@@ -12,9 +13,10 @@ from __future__ import annotations
 import logging
 import time
 
-from ...core.catalog import APPLICATION_EVENTS, STATS_EVENT_TYPES
+from ...core.catalog import APPLICATION_EVENTS, KAVA_EVENT_TYPES, STATS_EVENT_TYPES
 from ..answers import bad_fault_spec, forbidden, not_found
 from ..dashboard import DEFAULT_BACKLOG, MAX_BACKLOG, event_stream
+from ..dashboard.protocols import playbacks
 from ..faults import FaultSpecError
 from ..filters import EventFilter
 from ..linter import ERROR, lint
@@ -126,9 +128,18 @@ def dev_info(state, request) -> dict:
 
 
 def dev_catalog(state, request) -> dict:
-    """Event type names by number, for the dashboard."""
+    """Event type names by number, for the dashboard: stats.collect types,
+    application events and KAVA playback events (analytics ids below 10000)."""
     return {"stats": {str(k): v for k, v in STATS_EVENT_TYPES.items()},
-            "analytics": {str(k): v for k, v in APPLICATION_EVENTS.items()}}
+            "analytics": {str(k): v for k, v in APPLICATION_EVENTS.items()},
+            "kava": {str(k): v for k, v in KAVA_EVENT_TYPES.items()}}
+
+
+def dev_playbacks(state, request) -> dict:
+    """Per playback session: the protocol it used (guide, kava, both) and its
+    KAVA VIEWs (``dashboard.protocols.playbacks``)."""
+    sessions = playbacks(state.store.events())
+    return {"sessions": sessions, "count": len(sessions)}
 
 
 def dev_stream(state, request):
@@ -157,6 +168,7 @@ ROUTES = {
     "/dev/faults": (["GET", "POST", "DELETE"], dev_faults),
     "/dev/info": (["GET"], dev_info),
     "/dev/catalog": (["GET"], dev_catalog),
+    "/dev/playbacks": (["GET"], dev_playbacks),
     "/dev/stream": (["GET"], dev_stream),
 }
 

@@ -7,6 +7,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 WHEEL := web/dist/kaltura_web-0.1.0-py3-none-any.whl
 MEDIA := web/media/test.webm
+# 25 s: long enough for three KAVA VIEWs (at PLAY, then two 10-s periods) in e2e/test_kava_reference.py,
+# with the quartiles (6.25, 12.5, 18.75, 25 s) well clear of the VIEW times
+KAVA_MEDIA := web/media/kava.webm
 # what the wheel and the MicroPython archive are built from (the collector and CLI are not in them)
 PAGE_SOURCES := $(shell find kaltura_web/core kaltura_web/browser -name '*.py') kaltura_web/__init__.py pyproject.toml
 
@@ -14,7 +17,7 @@ PAGE_SOURCES := $(shell find kaltura_web/core kaltura_web/browser -name '*.py') 
 
 PYODIDE_HTTP := web/pypi/pyodide_http-0.2.2-py3-none-any.whl
 
-setup: system $(VENV)/.installed web/node_modules/.installed $(WHEEL) $(PYODIDE_HTTP) $(MEDIA)
+setup: system $(VENV)/.installed web/node_modules/.installed $(WHEEL) $(PYODIDE_HTTP) $(MEDIA) $(KAVA_MEDIA)
 
 # Debian's Chromium (Playwright cannot download its own here), ffmpeg, curl and Node: only what is
 # missing, never Debian's nodejs/npm over a Node.js that is already there (tools/setup_system.sh).
@@ -47,6 +50,11 @@ $(MEDIA):
 	mkdir -p web/media
 	ffmpeg -loglevel error -y -f lavfi -i testsrc=duration=4:size=160x120:rate=15 \
 	  -f lavfi -i sine=frequency=440:duration=4 -c:v libvpx -b:v 100k -c:a libopus -shortest $@
+
+$(KAVA_MEDIA):
+	mkdir -p web/media
+	ffmpeg -loglevel error -y -f lavfi -i testsrc=duration=25:size=160x120:rate=15 \
+	  -f lavfi -i sine=frequency=440:duration=25 -c:v libvpx -b:v 40k -c:a libopus -b:a 16k -shortest $@
 
 demo: setup
 	$(VENV)/bin/kaltura-web demo

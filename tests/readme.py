@@ -21,6 +21,7 @@ EXAMPLES = {
     "pytest-plugin": "tests/test_readme_examples.py",
     "portal-page": "e2e/test_readme_player.py",
     "custom-player": "e2e/test_readme_player.py",
+    "portal-kava": "e2e/test_kava_portal.py",
 }
 
 

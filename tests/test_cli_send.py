@@ -111,3 +111,34 @@ def test_send_file_longer_than_the_queue_cap_loses_no_line(kaltura_collector, tm
     stored = kaltura_collector.events(service="stats")
     assert len(stored) == 1005
     assert stored[0]["event_timestamp"] == 1700000000
+
+
+def test_send_protocol_kava_reports_one_playback_as_player_v7_would(kaltura_collector):
+    """`send --protocol kava --duration 25` stores one KAVA playback: ids in order, eventIndex 1..n, a VIEW every 10 s, the user on every event."""
+    proc = _send(kaltura_collector, "--entry-id", "1_kava_cli", "--protocol", "kava", "--duration", "25",
+                 "--user-id", "viewer@example.com")
+    assert proc.returncode == 0, proc.stderr
+    assert kaltura_collector.events(service="stats") == []
+    events = kaltura_collector.events(service="analytics")
+    # 25% at 6.25 s, VIEW at 10 s, 50% at 12.5 s, 75% at 18.75 s, VIEW at 20 s, 90% at 22.5 s
+    assert [e["event_type"] for e in events] == [1, 2, 3, 99, 11, 99, 12, 13, 99, 15, 14, 33]
+    assert [int(e["fields"]["eventIndex"]) for e in events] == list(range(1, 13))
+    views = [float(e["fields"]["playTimeSum"]) for e in events if e["event_type"] == 99]
+    assert views == [0.0, 10.0, 20.0]
+    assert {e["fields"]["userId"] for e in events} == {"viewer@example.com"}
+    assert len({e["session_id"] for e in events}) == 1
+
+
+def test_send_protocol_both_sends_the_guide_lifecycle_and_kava(kaltura_collector):
+    """`--protocol both` reports the same playback as stats.collect (1-7) and as KAVA."""
+    proc = _send(kaltura_collector, "--entry-id", "1_both_cli", "--protocol", "both", "--duration", "8")
+    assert proc.returncode == 0, proc.stderr
+    assert [e["event_type"] for e in kaltura_collector.events(service="stats")] == [1, 2, 3, 4, 5, 6, 7]
+    assert [e["event_type"] for e in kaltura_collector.events(service="analytics")][:4] == [1, 2, 3, 99]
+
+
+def test_send_protocol_kava_refuses_guide_only_arguments():
+    """--protocol kava without --duration, or with --events, is refused with a sentence and exit 2."""
+    for extra in (("--entry-id", "1_x"), ("--entry-id", "1_x", "--duration", "5", "--events", "1,2")):
+        proc = run_cli("send", "--partner-id", "1", "--ks", "k" * 40, "--protocol", "kava", *extra)
+        assert proc.returncode == 2 and "--protocol kava" in proc.stderr, proc.stderr

@@ -16,7 +16,7 @@ from ._proxies import ProxyOwner
 # media events -> handler method names
 MEDIA_EVENTS = ("loadedmetadata", "durationchange", "play", "playing", "pause", "seeking",
                 "seeked", "waiting", "timeupdate", "ended", "error", "ratechange", "resize",
-                "kaltura:flavor")
+                "volumechange", "kaltura:flavor")
 
 
 def _num(value):
@@ -50,6 +50,8 @@ class Attachment:
         tracks = video.textTracks
         if not is_nullish(tracks):
             self._listen(tracks, "change", "captions")
+        self._sound = None
+        self._visible = None
         if sync:
             self.sync()
 
@@ -59,6 +61,8 @@ class Attachment:
         we listened (no early-event snippet on the page).  Returns what was
         reconstructed (a dict) or None."""
         video = self.video
+        self._ev_volumechange(None)
+        self.tab_changed(not _env.is_hidden())
         if _num(video.readyState) and _num(video.readyState) >= 1:
             self._on("loadedmetadata", None)
             self._size = (int(video.videoWidth or 0), int(video.videoHeight or 0))
@@ -210,6 +214,21 @@ class Attachment:
         if language != self._captions:
             self._captions = language
             self.player.captions(language)
+
+    def _ev_volumechange(self, event):
+        """Sound on or off (muted, or volume 0): KAVA's soundMode."""
+        volume = _num(self.video.volume)
+        on = not bool(self.video.muted) and (volume is None or volume > 0)
+        if on != self._sound:
+            self._sound = on
+            self.player.sound(on)
+
+    def tab_changed(self, visible):
+        """The page became visible or hidden (the page runtime tells every
+        attachment): KAVA's tabMode."""
+        if visible != self._visible and self.attached:
+            self._visible = visible
+            self.player.visibility(visible)
 
     def _ev_resize(self, event):
         size = (int(self.video.videoWidth or 0), int(self.video.videoHeight or 0))

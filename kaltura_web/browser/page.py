@@ -27,7 +27,7 @@ CONFIG_KEYS = ("partnerId", "ks", "ksProvider", "ksUrl", "serviceUrl", "analytic
                "kalturaApplication", "kalturaApplicationVer", "uiconfId", "widgetId", "clientVer",
                "userId", "virtualEventId", "referrer", "pageType", "pageName", "pageValue",
                "pageInfo", "entryId", "pageLoad", "instrument", "storage", "maxQueue",
-               "storageBudget", "tabs")
+               "storageBudget", "tabs", "protocol", "quartiles", "deliveryType")
 # <body data-kaltura-*> attribute -> configuration key
 BODY_ATTRIBUTES = (("data-kaltura-page-type", "pageType"), ("data-kaltura-page-name", "pageName"),
                    ("data-kaltura-page-value", "pageValue"), ("data-kaltura-page-info", "pageInfo"),
@@ -121,7 +121,8 @@ def create_tracker(config, store=None):
 
     options = {}
     for key, opt in (("serviceUrl", "service_url"), ("analyticsUrl", "analytics_url"),
-                     ("maxQueue", "max_queue")):
+                     ("maxQueue", "max_queue"), ("protocol", "protocol"), ("quartiles", "quartiles"),
+                     ("deliveryType", "delivery_type")):
         if config.get(key) is not None:
             options[opt] = config[key]
     tracker = Tracker(partner_id, clock=_env.now, rng=_env.make_rng(), ks=config.get("ks") or None,
@@ -186,7 +187,10 @@ class KalturaWeb:
             self.sender.kick()
 
     def _on_visibility(self, event):
-        if _env.is_hidden():
+        hidden = _env.is_hidden()
+        for attachment in self.attachments:
+            attachment.tab_changed(not hidden)
+        if hidden:
             self.flush_now()
 
     def flush_now(self):

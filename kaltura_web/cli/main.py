@@ -118,6 +118,26 @@ def _queue_line(tracker, entry, default_entry, session_ids):
                    duration=entry.get("duration"), seek=entry.get("seek"), t=t)
 
 
+def play_through(tracker, entry_id, duration, end):
+    """Report one whole playback of ``entry_id`` that lasted ``duration``
+    seconds and ended at ``end`` (Unix seconds), as a player would have seen
+    it: a timeupdate every second, so KAVA gets its VIEW every 10 s.
+    Returns the Player."""
+    start = end - duration - 1.0
+    player = tracker.player(entry_id, ready=False)
+    player.ready(t=start)
+    player.loaded(duration, t=start)
+    player.play(0.0, t=start + 1.0)
+    second = 1
+    while second < duration:
+        player.progress(float(second), t=start + 1.0 + second)
+        second += 1
+    player.progress(float(duration), t=end)
+    player.pause(float(duration), t=end)
+    player.ended(t=end)
+    return player
+
+
 def _in_file_terms(message):
     """A tracker error message with the argument it names spelled as in --file."""
     head, space, rest = message.partition(" ")
@@ -193,12 +213,26 @@ def cmd_send(args):
     if not args.file and not args.entry_id:
         print("error: --entry-id is required unless --file is given", file=sys.stderr)
         return 2
+    playback = args.protocol != "guide"
+    if playback and (args.file or args.events != list(LIFECYCLE)):
+        print("error: with --protocol %s, send reports one playback of --entry-id lasting --duration "
+              "seconds; --events and --file are the guide's stats.collect types" % args.protocol,
+              file=sys.stderr)
+        return 2
+    if playback and (not args.entry_id or args.duration is None):
+        print("error: --protocol %s needs --entry-id and --duration" % args.protocol, file=sys.stderr)
+        return 2
     log = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
     options = dict(service_url=args.service_url, analytics_url=args.analytics_url, ks=args.ks,
-                   referrer=args.referrer, application=args.application, user_id=args.user_id or None)
+                   referrer=args.referrer, application=args.application, user_id=args.user_id or None,
+                   protocol=args.protocol)
     try:
         checker = create_tracker(args.partner_id, **options)
-        entries, errors = _validate(checker, _items(args), args.entry_id)
+        if playback:
+            play_through(checker, args.entry_id, args.duration, checker.clock())
+            entries, errors = [], []
+        else:
+            entries, errors = _validate(checker, _items(args), args.entry_id)
     except (TypeError, ValueError) as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 2
@@ -219,7 +253,9 @@ def cmd_send(args):
     session_ids = {}
     for entry in entries:
         _queue_line(tracker, entry, args.entry_id, session_ids)
-    total = len(entries) + backlog
+    if playback:
+        session_ids[args.entry_id] = play_through(tracker, args.entry_id, args.duration, tracker.clock()).session_id
+    total = tracker.pending()
     print("sending %d beacon(s) to %s with KS %s" % (total, tracker.service_url, mask_ks(args.ks)),
           file=sys.stderr)
 
@@ -274,6 +310,12 @@ def build_parser():
     send.add_argument("--events", type=_event_types, default=list(LIFECYCLE),
                       help="comma-separated types or names (default: 1-7, the full lifecycle)")
     send.add_argument("--file", help="JSON-lines file of events to back-fill ('-' for stdin)")
+    send.add_argument("--protocol", choices=("guide", "kava", "both"), default="guide",
+                      help="guide: the guide's stats.collect (default); kava: Player v7's analytics "
+                           "events, what today's Kaltura reports count; both: each playback in both. "
+                           "kava and both report one playback of --entry-id lasting --duration")
+    send.add_argument("--duration", type=_seconds, default=None,
+                      help="seconds the reported playback lasted (--protocol kava or both)")
     send.add_argument("--queue", help="SQLite file that keeps undelivered beacons across runs")
     send.add_argument("--timeout", type=_seconds, default=60.0,
                       help="give up after this many seconds (default 60)")

@@ -14,9 +14,9 @@ PATH = "/web/readme-portal-kava.html"
 PRODUCTION = ("https://analytics.kaltura.com/", "https://www.kaltura.com/")
 
 
-def _route_production(p, routed):
-    """Serve the README example at PATH and send Kaltura's production hosts to the collector."""
-    html = example("portal-kava")
+def _route_production(p, routed, html=None):
+    """Serve the README example (or ``html``) at PATH and send Kaltura's production hosts to the collector."""
+    html = html or example("portal-kava")
     p.page.route("**" + PATH, lambda route: route.fulfill(
         status=200, content_type="text/html; charset=utf-8", body=html))
 
@@ -66,5 +66,27 @@ def test_readme_kava_portal_reports_a_full_playback_as_player_v7_does(kw_pages, 
     track = "https://analytics.kaltura.com/api_v3/index.php?service=analytics&action=trackEvent"
     assert routed and all(u.startswith(track) for u in routed), routed
     assert len([u for u in routed if u.startswith(track + "&eventType=")]) == len(kava)
+    assert_stored_once(kc)
+    assert kc.verify() == []
+
+
+def test_protocol_both_reports_the_guide_lifecycle_and_kava_for_one_playback(kw_pages, kaltura_collector):
+    """With "protocol": "both" one playback is stats.collect 1-7 to www.kaltura.com and KAVA to analytics.kaltura.com."""
+    kc = kaltura_collector
+    routed = []
+    html = example("portal-kava").replace('"protocol": "kava"', '"protocol": "both"').replace("kava.webm", "test.webm")
+    p = kw_pages(PATH, setup=lambda page: _route_production(page, routed, html))
+    p.video("v.playbackRate = 2; v.play();")
+    p.wait_video("v.ended", "the 4-s clip to end")
+    p.wait_queued("== 0", "the page's queue to drain through the routed production URLs")
+    p.foreign[:] = [u for u in p.foreign if u not in routed]
+    stats = kc.events(service="stats")
+    assert [e["event_type"] for e in stats] == [1, 2, 3, 4, 5, 6, 7]
+    kava = [e for e in kc.events(service="analytics") if e["event_type"] < 10000]
+    # the rate is set before play(): SPEED (41) comes between IMPRESSION and PLAY_REQUEST
+    assert [e["event_type"] for e in kava] == [1, 41, 2, 3, 99, 11, 12, 13, 15, 14, 33]
+    assert kava[1]["fields"]["playbackSpeed"] == "2"
+    assert kava[0]["session_id"].endswith(":" + stats[0]["session_id"])  # one playback, two protocols
+    assert any(u.startswith("https://www.kaltura.com/api_v3/service/") for u in routed), routed
     assert_stored_once(kc)
     assert kc.verify() == []

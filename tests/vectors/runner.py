@@ -16,8 +16,11 @@ T0 = 1700000000
 # every beacon then carries)
 ATTRIBUTION = {"userId": ("user_id", "userId"), "widgetId": ("widget_id", "widgetId"),
                "kalturaApplication": ("application", "applicationId")}
-# other configuration of a case -> Tracker argument
-SETTINGS = {"protocol": "protocol", "quartiles": "quartiles"}
+# other configuration of a case -> Tracker argument (the last two ride on KAVA and
+# trackEvent beacons only, under their own names)
+SETTINGS = {"protocol": "protocol", "quartiles": "quartiles",
+            "kalturaApplicationVer": "application_version", "virtualEventId": "virtual_event_id"}
+KAVA_ONLY = ("kalturaApplicationVer", "virtualEventId")
 # KAVA parameters every KAVA beacon of a vector carries -> their value under the defaults;
 # a beacon whose value differs keeps the field in its row's extras
 KAVA_COMMON = (("playbackType", "vod"), ("deliveryType", "url"), ("playbackSpeed", 1))
@@ -87,7 +90,7 @@ def _kava_rows(records, defaults, config, errors):
               "clientVer": defaults["clientVer"], "clientTag": defaults["clientVer"],
               "referrer": defaults["referrer"], "uiConfId": defaults["uiconfId"]}
     for key in config:
-        if key in ATTRIBUTION:
+        if key in ATTRIBUTION or key in KAVA_ONLY:
             common[key] = config[key]
     for record in records:
         fields = dict(kava_fields(record))

@@ -24,11 +24,13 @@ LOADING = ("metadata", "play_request", "captions", "flavor", "source", "share", 
            "related", "ad_start", "bumper", "bumper_click", "fullscreen")
 STAYING = ("seeking", "seeked", "waiting", "progress", "error", "rate", "ad_progress", "ad_click", "ad_end",
            "sound", "visibility")
-OBSERVATIONS = ("ready", "playing", "pause", "ended", "close") + LOADING + STAYING
+# observations allowed only once playback started, where they keep the state
+AFTER_PLAY = ("played_ranges",)
+OBSERVATIONS = ("ready", "playing", "pause", "ended", "close") + LOADING + STAYING + AFTER_PLAY
 # valid data for the observations that need some
 DATA = {"progress": {"position": 1.0}, "rate": {"rate": 2}, "ad_progress": {"position": 1.0, "ad_duration": 4},
         "ad_start": {"slot": "midroll"}, "bumper": {"slot": "pre"}, "fullscreen": {"on": True},
-        "sound": {"on": False}, "visibility": {"visible": True}}
+        "sound": {"on": False}, "visibility": {"visible": True}, "played_ranges": {"ranges": [[0, 1.0]]}}
 # observations that bring a new session into each state
 REACH = {"created": [], "ready": [("ready", {})], "loaded": [("metadata", {"duration": 8})],
          "playing": [("metadata", {"duration": 8}), ("playing", {})],
@@ -46,6 +48,8 @@ def expected_state(state, kind):
         return moves[kind]
     if kind == "ready":
         return "ready"
+    if kind in AFTER_PLAY:
+        return state if state in ("playing", "paused", "ended") else None
     if state in ("created", "ready") and kind in LOADING:
         return "loaded"
     if (state, kind) in (("playing", "pause"), ("ended", "play_request")):

@@ -14,15 +14,30 @@ this package on plain CPython works (nothing here runs until called);
     handle.player.share(); handle.detach()
 """
 
+import sys
+
 from ._proxies import live_proxies
 from ._runtime import IN_BROWSER, IN_PYODIDE
-from .driver import AsyncSender
-from .media import Attachment
 from .page import (DIAGNOSTIC_EVENT, ERROR_EVENT, EVENT_EVENT, READY_EVENT, KalturaWeb, attach, create_tracker,
                    current, read_config, start)
-from .storage import LocalStorageStore
-from .transport import FetchTransport
 
-__all__ = ["DIAGNOSTIC_EVENT", "ERROR_EVENT", "IN_BROWSER", "IN_PYODIDE", "AsyncSender", "Attachment", "EVENT_EVENT",
-           "FetchTransport", "KalturaWeb", "LocalStorageStore", "READY_EVENT", "attach", "create_tracker", "current",
-           "live_proxies", "read_config", "start"]
+# imported on first use, so that a page imports only the edge modules it needs
+# (no localStorage store on a page with "storage": "memory")
+_LAZY = {"AsyncSender": "driver", "Attachment": "media", "FetchTransport": "transport",
+         "LocalStorageStore": "storage"}
+
+
+def __getattr__(name):
+    """The lazy exports above; any other name is a submodule (MicroPython asks
+    the package for ``from . import x`` before it imports ``x``)."""
+    if name.startswith("__"):
+        raise AttributeError("module %r has no attribute %r" % (__name__, name))
+    module = _LAZY.get(name, name)
+    full = __name__ + "." + module
+    if full not in sys.modules:
+        try:
+            __import__(full)
+        except ImportError:
+            raise AttributeError("module %r has no attribute %r" % (__name__, name))
+    value = sys.modules[full]
+    return getattr(value, name) if name in _LAZY else value

@@ -2,7 +2,7 @@
 and randomness, and the window events the SDK dispatches.
 
 Every function here needs a page (``RuntimeError`` on plain CPython) except
-``now``/``now_ms``, ``make_rng`` and ``pyscript_config``.
+``now``/``now_ms``, ``make_rng``, ``pyscript_config`` and ``mark`` (a no-op there).
 
 MicroPython passes JS integers through int32, so ``Date.now()`` wraps: the
 clock is ``time.time()`` (a float from ``Date.now()`` on both runtimes).
@@ -58,6 +58,20 @@ def perf_now():
     """``performance.now()``: milliseconds since the page started, a float."""
     need_browser()
     return float(js.performance.now())
+
+
+MARK_PREFIX = "kaltura_web:"  # the SDK's performance marks: kaltura_web:start, :ready, :ks ...
+
+
+def mark(phase):
+    """``performance.mark("kaltura_web:" + phase)``: a start-up landmark the
+    benchmark reads (``performance.getEntriesByType("mark")``).  Nothing
+    happens outside a browser or where the page has no User Timing."""
+    if not IN_BROWSER:
+        return
+    perf = getattr(js, "performance", None)
+    if not is_nullish(perf) and not is_nullish(getattr(perf, "mark", None)):
+        perf.mark(MARK_PREFIX + phase)
 
 
 def local_storage():

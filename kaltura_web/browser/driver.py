@@ -8,6 +8,12 @@ so, and sleeps with ``setTimeout`` until ``next_wakeup()``.  New beacons call
 another tab holds the sender role (``tabs.TabCoordinator``): then nothing is
 sent, not even on ``pagehide``.
 
+Two holds keep everything queued: ``held`` until the KS provider gave the
+first KS (``first_ks``), and ``loading`` until the page has read the stored
+queue (``KalturaWeb.open_store``): a backlog from an earlier visit leaves
+before what this page recorded meanwhile.  The first KS and the first beacon
+accepted are performance marks (``kaltura_web:ks``, ``kaltura_web:first-beacon``).
+
 ``flush_keepalive()`` is for ``pagehide`` / ``visibilitychange``: it sends
 the requests ``tracker.keepalive_requests()`` builds with ``fetch(...,
 {keepalive: true})`` (at most 64 KB of bodies in flight) without removing
@@ -26,6 +32,7 @@ flight) and the KS provider (a ``ks-provider-failed`` diagnostic).  The
 from ..core import diagnostics as diag
 from ..core.ports import raised
 from ..core.sender import KEEPALIVE_BUDGET
+from . import _env
 from ._convert import is_nullish, resolve
 from ._guard import guard, report
 from ._timers import Timers, spawn
@@ -53,6 +60,8 @@ class AsyncSender:
         self._keepalive_ids = set()
         self.closed = False
         self.held = False  # True while waiting for the first KS: nothing is sent
+        self.loading = False  # True until the page has read the stored queue: nothing is sent
+        self.had_ks = False  # a KS came from the provider (the first one is marked)
         self.active = True  # False while another tab is the sender (tabs.TabCoordinator)
         self.coordinator = None  # the TabCoordinator, when tabs share the queue
 
@@ -63,7 +72,7 @@ class AsyncSender:
     # -- scheduling ----------------------------------------------------------
     def kick(self):
         """Something changed (new beacon, online, new KS): pump soon."""
-        if self.closed or self.held or not self.active:
+        if self.closed or self.held or self.loading or not self.active:
             return
         if self._running:
             self._again = True
@@ -96,10 +105,15 @@ class AsyncSender:
     async def _send(self, req):
         step = self.core.receive(req, await self._exchange(req))
         self.answers += 1
-        self.sent += step.accepted
+        self._accepted(step.accepted)
         self._log(step.note)
         if step.ask_ks:
             await self.refresh_ks()
+
+    def _accepted(self, count):
+        if count and not self.sent:
+            _env.mark("first-beacon")
+        self.sent += count
 
     def _schedule(self):
         wake = self.core.next_wakeup()
@@ -140,9 +154,20 @@ class AsyncSender:
         self._log(note)
         if ks is None:
             return None
+        if not self.had_ks:
+            self.had_ks = True
+            _env.mark("ks")
         self.held = False
         self.kick()
         return ks
+
+    async def first_ks(self, retry=10.0):
+        """Hold every send until the KS provider gives the first KS (asked
+        again every ``retry`` seconds until it does).  The page does not wait
+        for this: beacons are recorded and queued meanwhile."""
+        self.held = True
+        if await self.refresh_ks() is None:
+            self.hold_until_ks(retry)
 
     # -- page lifecycle --------------------------------------------------------
     def flush_keepalive(self):
@@ -151,6 +176,8 @@ class AsyncSender:
         requests started."""
         if self.closed or not self.active:
             return 0  # only the sender tab flushes: the others' records are in the shared store
+        if self.held or self.loading:
+            return 0  # no KS yet, or the backlog not read: the records stay stored for the next page
         budget = KEEPALIVE_BUDGET - self._keepalive_bytes
         requests = self.tracker.keepalive_requests(budget, self._keepalive_ids)
         for req in requests:
@@ -167,7 +194,7 @@ class AsyncSender:
             self._keepalive_ids.discard(beacon_id)
         acked = self.core.acknowledge(req, answer)
         if acked:
-            self.sent += acked
+            self._accepted(acked)
             self.kick()
 
     def hold_until_ks(self, retry=10.0):

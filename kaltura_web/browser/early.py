@@ -10,9 +10,12 @@ element's state at that moment.
 ``take()`` stops the snippet (its listeners are removed) and returns its
 records; ``KalturaWeb`` replays them through the core in order with their
 own times, right after attaching its live listeners and before the page
-gets the event loop back, so no event is lost or seen twice.  Without the
-snippet ``Attachment.sync(reconstruct=True)`` rebuilds what the element's
-state tells and says so in ``tracker.diagnostics``.
+gets the event loop back, so no event is lost or seen twice.  ``start()``
+takes them even when it instruments nothing: the records of an element it
+did not attach wait for ``attach()`` of that element, which replays them.
+Without the snippet ``Attachment.sync(reconstruct=True)`` rebuilds what the
+element's state tells (PLAY, the quartiles its played range proves, PAUSE or
+ENDED) and says so in ``tracker.diagnostics``.
 """
 
 from ..core import diagnostics as diag

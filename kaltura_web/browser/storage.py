@@ -15,6 +15,13 @@ ours is left to remove and the record still does not fit (storage full of
 other data) does ``append`` raise ``StorageFull``: the engine then keeps its
 queue in memory, as for a storage that is disabled.
 
+``scan_later=True`` (what ``start()`` uses) keeps the scan of the stored
+queue off the page's start: until ``scan()``, ``load`` answers only with the
+records this store wrote itself, appends take their sequence numbers from
+the stored counter (so they sort after the backlog), and a full quota keeps
+the new record in memory instead of evicting records nobody has read yet.
+After ``scan()`` the engine's ``reload`` reads everything, the backlog first.
+
 ``storage`` is any object with getItem/setItem/removeItem/key/length
 (default: the page's localStorage, looked up lazily).  A call the browser
 refuses raises ``JsException`` (``STORAGE_ERRORS`` lists what a storage call
@@ -78,7 +85,7 @@ class LocalStorageStore(Store):
     letter a full storage cannot keep."""
 
     def __init__(self, partner_id, user_id=None, storage=None, prefix=PREFIX,
-                 budget=DEFAULT_BUDGET, tab=None, diagnose=None):
+                 budget=DEFAULT_BUDGET, tab=None, diagnose=None, scan_later=False):
         self._ns = Namespace(partner_id, user_id, prefix)
         self.namespace = self._ns.name
         self._storage = storage
@@ -87,6 +94,7 @@ class LocalStorageStore(Store):
         self.budget = int(budget) if budget else DEFAULT_BUDGET
         self.tab = tab or _tab_tag()
         self.evicted = 0  # records removed to make room (budget or quota)
+        self.scanned = not scan_later  # False: the stored queue has not been read yet
         self._reset()
 
     def _reset(self):
@@ -214,6 +222,8 @@ class LocalStorageStore(Store):
 
     # -- writes with eviction ----------------------------------------------------
     def _evict_one(self, prefer):
+        if not self.scanned:
+            return None  # the oldest records are not known before the scan
         for queue in (prefer,) + tuple(q for q in self._order if q != prefer):
             key = self._oldest(queue)
             if key is not None:
@@ -238,8 +248,27 @@ class LocalStorageStore(Store):
                 evicted.append(victim)
 
     # -- Store interface ---------------------------------------------------------
+    def scan(self):
+        """From now on ``load`` reads the whole stored queue (the engine's
+        ``reload`` puts the backlog ahead of what was recorded meanwhile)."""
+        self.scanned = True
+
+    def _own(self, queue):
+        """Before the scan: the records of ``queue`` this store wrote, in order."""
+        out = []
+        order = self._order.get(queue, [])
+        for entry in order[self._head.get(queue, 0):]:
+            if entry[2] in self._live:
+                rec = self._read_record(queue, self.read_item(entry[2]) or "")
+                if rec is not None:
+                    out.append(rec)
+        return out
+
     def load(self, queue):
-        """Every stored record of ``queue`` in FIFO order (re-reads storage)."""
+        """Every stored record of ``queue`` in FIFO order (re-reads storage);
+        before ``scan()`` only the records this store wrote itself."""
+        if not self.scanned:
+            return self._own(queue)
         prefix = self._ns.record_prefix(queue)
         found = []
         for key in self._keys():
@@ -282,7 +311,12 @@ class LocalStorageStore(Store):
         evicted = []
         body, ctx = pack(record)
         if ctx:
-            body["x"] = self._context_id(ctx, queue, evicted)
+            try:
+                body["x"] = self._context_id(ctx, queue, evicted)
+            except StorageFull:
+                if self.scanned:
+                    raise
+                return evicted + [(queue, record["i"])]  # not scanned: kept in memory (see scan_later)
         counter = self._ns.key("n", queue)
         seq = max(counter_value(self.read_item(counter)), self._last_seq.get(queue, -1) + 1)
         self._last_seq[queue] = seq
@@ -295,6 +329,8 @@ class LocalStorageStore(Store):
                 break
             evicted.append(victim)
         if not self._set(key, value, queue, evicted):
+            if not self.scanned:
+                return evicted + [(queue, record["i"])]  # kept in memory: the backlog is not read yet
             raise StorageFull("localStorage full of other data: nothing of ours left to evict")
         self._index_add(queue, seq, self.tab, key, record["i"], size)
         self._set(counter, b36(seq + 1), queue, evicted)
@@ -354,7 +390,10 @@ class LocalStorageStore(Store):
         return parse_list(self.read_item(self._ns.key("dead", queue)))
 
     def prune_contexts(self):
-        """Remove contexts no stored record refers to (call after a full load)."""
+        """Remove contexts no stored record refers to (call after a full load;
+        nothing before the scan)."""
+        if not self.scanned:
+            return 0
         used = set()
         for key in list(self._live):
             used.add(context_ref(self.read_item(key)))

@@ -250,3 +250,32 @@ def test_any_observation_sequence_gives_a_contiguous_event_index(steps, quartile
         assert names.count(quartile) <= 1
     if any(name.startswith("PLAY_REACHED") for name in names):
         assert "PLAY" in names[:names.index(next(n for n in names if n.startswith("PLAY_REACHED")))]
+
+
+def test_beacons_made_before_the_first_answer_carry_session_start_time_when_sent_after_it():
+    """As Player v7 (which takes sessionStartTime when it sends), beacons queued before the server's first answer carry it once known; the stored record is unchanged."""
+    clock = FakeClock()
+    tracker = make_tracker(clock, protocol="kava")
+    transport = ScriptedTransport(lambda request: (200, json.dumps({"time": 1700000042, "viewEventsEnabled": True})))
+    sender = sync_sender(tracker, clock, transport)
+    play(tracker, clock, 1)
+    stored = json.dumps(tracker.queued())
+    sender.pump()
+    starts = [split(r)[1].get("sessionStartTime") for r in transport.requests]
+    assert starts[0] is None and set(starts[1:]) == {"1700000042"}
+    assert "1700000042" not in stored
+
+
+def test_a_reset_between_making_and_sending_keeps_the_old_runs_beacons_without_the_new_start_time():
+    """A beacon of the run before a 30-s reset never takes the start time the server gave the run after it."""
+    clock = FakeClock()
+    tracker = make_tracker(clock, protocol="kava")
+    player = play(tracker, clock, 2)
+    player.pause(t=clock.now)
+    before = len(tracker.queued())
+    clock.now += RESET_AFTER + 1
+    player.playing(2.0, t=clock.now)  # RESUME: eventIndex 1 of the next run
+    player.kava.answered(1700000077, True)
+    sent = [tracker.outgoing(r) for r in tracker.queued()]
+    starts = [dict((k, v) for k, v in r["x"]).get("sessionStartTime") for r in sent]
+    assert starts[:before] == [None] * before and starts[before:] == [1700000077]

@@ -5,11 +5,14 @@ Player for a target and makes the Attachment.)
 
 Events recorded before the SDK started (the early-event snippet, see
 ``early.py``) go through the same handlers with ``replay(kind, t, state)``:
-the recorded time and element state stand in for the live ones."""
+the recorded time and element state stand in for the live ones.
+
+``timeupdate`` goes through the timeupdate gate (``gate.py``) unless it is
+turned off: only the ones that carry news reach Python."""
 
 from ..core import diagnostics as diag
 from ..core.tracker import Player, Tracker
-from . import _env
+from . import _env, gate as _gate
 from ._convert import is_nullish
 from ._proxies import ProxyOwner
 
@@ -27,10 +30,22 @@ def _num(value):
         return None
 
 
+def _time_ranges(ranges):
+    """A TimeRanges object (``video.played``) as ``[[start, end], ...]`` seconds
+    (ranges whose ends are not numbers are left out)."""
+    out = []
+    if not is_nullish(ranges):
+        for i in range(int(ranges.length)):
+            start, end = _num(ranges.start(i)), _num(ranges.end(i))
+            if start is not None and end is not None:
+                out.append([start, end])
+    return out
+
+
 class Attachment:
     """The link between one media element and one Player."""
 
-    def __init__(self, video, player, document=None, on_change=None, sync=True):
+    def __init__(self, video, player, document=None, on_change=None, sync=True, gate=True):
         self.video = video
         self._src = video  # where handlers read state: the element, or a recorded snapshot
         self._t = None  # observation time: None (now) or a recorded time
@@ -44,22 +59,31 @@ class Attachment:
         self._captions = None
         self._fullscreen = False
         self.attached = True
+        # the timeupdate gate (gate.py) unless turned off, a hook wants every change, or
+        # another attachment of the same Player has one
+        gated = gate and on_change is None and player.catch_up is None and _gate.available()
         for name in MEDIA_EVENTS:
-            self._listen(video, name)
+            if not (gated and name == "timeupdate"):
+                self._listen(video, name)
+        self.gate = None
+        if gated:
+            forward = self._owner.proxy(self._gated, "media timeupdate handler")
+            self.gate = _gate.TimeupdateGate(video, player, forward)
         self._listen(self.document, "fullscreenchange")
         tracks = video.textTracks
         if not is_nullish(tracks):
             self._listen(tracks, "change", "captions")
         self._sound = None
         self._visible = None
+        self.reconstructed = None  # what ``sync`` reconstructed (a dict), or None
         if sync:
-            self.sync()
+            self.sync(reconstruct=True)
 
     def sync(self, reconstruct=False):
         """Catch up with an element that is further along than us: metadata
         already loaded; with ``reconstruct``, playback that started before
-        we listened (no early-event snippet on the page).  Returns what was
-        reconstructed (a dict) or None."""
+        we listened (no early-event snippet recorded it).  Returns what was
+        reconstructed (a dict, also kept as ``reconstructed``) or None."""
         video = self.video
         self._ev_volumechange(None)
         self.tab_changed(not _env.is_hidden())
@@ -71,34 +95,37 @@ class Attachment:
         return None
 
     def _reconstruct(self):
-        """Without the snippet, what the element's state tells: it is playing
-        (PLAY at the current position), or it played and is paused or ended.
-        Quartiles passed before the SDK started cannot be told and are not sent."""
+        """Without the snippet's records, what the element's state tells: it
+        played (PLAY at the current position), the quartiles natural playback
+        passed (its ``played`` range from 0: ``Player.played_ranges``), and
+        whether it is paused or ended now.  A Player that already saw its
+        playback (a second attachment) is left alone."""
         video = self.video
-        played = video.played
-        ranges = []
-        if not is_nullish(played):
-            for i in range(int(played.length)):
-                ranges.append([_num(played.start(i)), _num(played.end(i))])
+        player = self.player
+        if player.session.played:
+            return None
+        ranges = _time_ranges(video.played)
         paused = bool(video.paused)
         ended = bool(video.ended)
         position = self._pos()
         if paused and not ended and not ranges:
             return None  # nothing happened yet
+        events = player.play_request() + player.playing(position) + player.played_ranges(ranges)
+        self._played = True
+        if ended:
+            player.ended()
+        elif paused:
+            player.pause(position)
+        quartiles = [e.name for e in events if e.name.startswith("PLAY_REACHED_")]
         state = {"paused": paused, "ended": ended, "position": position, "played": ranges,
-                 "duration": _num(video.duration)}
-        if not paused or ranges or ended:
-            self.player.play_request()
-            self.player.playing(position)
-            self._played = True
-            if ended:
-                self.player.ended()
-            elif paused:
-                self.player.pause(position)
-        self.player.tracker.diagnose(
-            diag.RECONSTRUCTED, "media played before the SDK started; PLAY reconstructed from the element's state "
-            "(add the early-event snippet to keep the real events)",
-            {"entryId": self.player.entry_id, "state": state})
+                 "duration": _num(video.duration), "quartiles": quartiles}
+        after = ["ENDED"] if ended else (["PAUSE"] if paused else [])
+        what = ", ".join(["PLAY at %.1f s" % (position or 0.0)] + quartiles + after)
+        player.tracker.diagnose(
+            diag.RECONSTRUCTED, "media played before the SDK started; reconstructed from the element's state: "
+            + what + " (add the early-event snippet to keep the real events and their times)",
+            {"entryId": player.entry_id, "state": state})
+        self.reconstructed = state
         return state
 
     def replay(self, kind, t, state):
@@ -128,7 +155,15 @@ class Attachment:
         if not self.attached:
             return
         self.attached = False
+        if self.gate is not None:
+            self.gate.remove()  # hands the held timeupdate to the Player first
         self._owner.destroy()
+
+    @property
+    def timeupdates(self):
+        """(timeupdates the element fired, timeupdates that reached Python)
+        while the gate is on; None without the gate (every one reaches Python)."""
+        return None if self.gate is None else self.gate.counts()
 
     # -- dispatch ------------------------------------------------------------
     def _on(self, kind, event):
@@ -173,6 +208,13 @@ class Attachment:
     def _ev_waiting(self, event):
         if self._played and not self._src.seeking:
             self.player.waiting(self._pos(), t=self._t)
+
+    def _gated(self, p, t, held, held_t):
+        """The gate forwarded a timeupdate (with the last one it held back, or -1)."""
+        self._on("gated_timeupdate", (p, t, held, held_t))
+
+    def _ev_gated_timeupdate(self, args):
+        self.gate.forwarded(*args)
 
     def _ev_timeupdate(self, event):
         pos = self._pos()
@@ -245,9 +287,10 @@ class Attachment:
         self.player.flavor(bitrate)
 
 
-def player_for(video, target, entry_id=None):
+def player_for(video, target, entry_id=None, ready=True):
     """The Player ``target`` stands for: a ``Player`` (itself) or a ``Tracker``
-    (its player for ``entry_id`` or the element's ``data-kaltura-entry-id``)."""
+    (its player for ``entry_id`` or the element's ``data-kaltura-entry-id``,
+    WIDGET_LOADED sent now unless ``ready=False``)."""
     if isinstance(target, Player):
         return target
     if not isinstance(target, Tracker):
@@ -257,4 +300,4 @@ def player_for(video, target, entry_id=None):
         entry_id = None if is_nullish(value) else str(value)
     if not entry_id:
         raise ValueError("attach needs an entry id (argument or data-kaltura-entry-id)")
-    return target.player(entry_id)
+    return target.player(entry_id, ready=ready)

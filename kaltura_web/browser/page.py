@@ -1,38 +1,35 @@
-"""The page runtime: configuration, the default tracker, declarative
-instrumentation and the page lifecycle (online/offline, pagehide,
-visibilitychange)."""
+"""The page runtime: the default tracker from the configuration
+(``config.py``), declarative instrumentation and the page lifecycle
+(online/offline, pagehide, visibilitychange).
 
-import json
+``start()`` makes the SDK *ready* (listening to the media, recording into the
+core, queueing) without waiting for the network or for localStorage: the KS
+is fetched in the background (the sender holds every beacon until it comes)
+and the stored queue is read right after the ready event
+(``KalturaWeb.open_store``), ahead of what the page recorded meanwhile.  The
+edge modules are imported when a page needs them (``storage``/``tabs`` only
+for a localStorage queue).  Start-up sets the performance marks
+``kaltura_web:start``, ``:imported``, ``:config``, ``:instrumented``,
+``:ready``, ``:storage``, ``:ks`` and ``:first-beacon``."""
 
+import sys
+
+from ..core import diagnostics as diag
 from ..core.session import PAUSED, PLAYING
-from ..core.tracker import CLIENT_VER, Tracker
-from . import _env, early as _early
+from ..core.tracker import CLIENT_VER, Player, Tracker
+from . import _env
 from ._convert import attribute as _attr, is_nullish
+from ._guard import guard
 from ._proxies import ProxyOwner
-from ._timers import eagerly
-from .driver import AsyncSender
-from .media import Attachment, player_for
-from .storage import LocalStorageStore
-from .transport import FetchTransport
+from ._timers import eagerly, spawn
+from .config import BODY_ATTRIBUTES, CONFIG_ELEMENT_ID, CONFIG_KEYS, read_config  # noqa: F401 (re-exported)
+from .config import ks_provider as _ks_provider
 
-CONFIG_ELEMENT_ID = "kaltura-web-config"
 READY_EVENT = "kaltura-web:ready"
 EVENT_EVENT = "kaltura-web:event"
 DIAGNOSTIC_EVENT = "kaltura-web:diagnostic"
 ERROR_EVENT = _env.ERROR_EVENT  # the SDK could not start (or failed with no tracker yet)
 BROWSER_CLIENT_VER = CLIENT_VER + " browser"
-
-# configuration keys (JSON / PyScript names) -> meaning
-CONFIG_KEYS = ("partnerId", "ks", "ksProvider", "ksUrl", "serviceUrl", "analyticsUrl",
-               "kalturaApplication", "kalturaApplicationVer", "uiconfId", "widgetId", "clientVer",
-               "userId", "virtualEventId", "referrer", "pageType", "pageName", "pageValue",
-               "pageInfo", "entryId", "pageLoad", "instrument", "storage", "maxQueue",
-               "storageBudget", "tabs", "protocol", "quartiles", "deliveryType")
-# <body data-kaltura-*> attribute -> configuration key
-BODY_ATTRIBUTES = (("data-kaltura-page-type", "pageType"), ("data-kaltura-page-name", "pageName"),
-                   ("data-kaltura-page-value", "pageValue"), ("data-kaltura-page-info", "pageInfo"),
-                   ("data-kaltura-application", "kalturaApplication"),
-                   ("data-kaltura-partner-id", "partnerId"), ("data-kaltura-entry-id", "entryId"))
 
 _current = [None]
 
@@ -42,65 +39,20 @@ def current():
     return _current[0]
 
 
-def read_config(explicit=None):
-    """Merged configuration: PyScript config key "kaltura" < the JSON script tag
-    ``#kaltura-web-config`` < ``<body data-kaltura-*>`` < ``explicit``."""
-    config = {}
-    config.update(_env.pyscript_config("kaltura"))
-    doc = _env.document()
-    tag = doc.getElementById(CONFIG_ELEMENT_ID)
-    if not is_nullish(tag):
-        text = str(tag.textContent or "").strip()
-        if text:
-            config.update(json.loads(text))
-    body = doc.body
-    for attr, key in BODY_ATTRIBUTES:
-        value = _attr(body, attr)
-        if value:
-            config[key] = value
-    if explicit:
-        config.update(explicit)
-    for key in ("serviceUrl", "analyticsUrl", "ksUrl"):
-        value = config.get(key)
-        if isinstance(value, str) and not value.startswith(("http://", "https://")):
-            config[key] = _env.absolute_url(value)  # relative to the page
-    if isinstance(config.get("analyticsUrl"), str):
-        config["analyticsUrl"] = config["analyticsUrl"].rstrip("/")
-    unknown = [k for k in config if k not in CONFIG_KEYS]
-    if unknown:
-        _env.log("warn", "kaltura_web: unknown configuration keys " + ", ".join(unknown))
-    return config
+def _is_local(store):
+    """True for a ``LocalStorageStore`` (its module is imported only where one is made)."""
+    module = sys.modules.get("kaltura_web.browser.storage")
+    return module is not None and isinstance(store, module.LocalStorageStore)
 
 
-def _ks_provider(config):
-    """A zero-argument callable returning a KS (or a promise/awaitable of one)."""
-    provider = config.get("ksProvider")
-    if isinstance(provider, str):
-        fn = getattr(_env.window(), provider, None)
-        if is_nullish(fn):
-            raise ValueError("ksProvider %r is not a function on window" % provider)
-        return lambda: fn()
-    if provider is not None:
-        if not callable(provider):
-            raise TypeError("ksProvider must be callable")
-        return provider
-    url = config.get("ksUrl")
-    if url:
-        async def fetch_ks():
-            resp = await _env.fetch(url, {"cache": "no-store", "credentials": "same-origin"})
-            if not resp.ok:
-                raise RuntimeError("KS URL answered HTTP %s" % resp.status)
-            data = json.loads(str(await resp.text()))
-            return data["ks"] if isinstance(data, dict) else data
-        return fetch_ks
-    return None
-
-
-def _default_store(config, store):
-    """``store``, else a localStorage queue unless the configuration says ``"storage": "memory"``."""
+def _default_store(config, store, scan_later=False):
+    """``store``, else a localStorage queue unless the configuration says
+    ``"storage": "memory"`` (read when the page calls ``open_store`` if ``scan_later``)."""
     if store is None and config.get("storage", "local") == "local":
+        from .storage import LocalStorageStore
+
         store = LocalStorageStore(config.get("partnerId"), config.get("userId"),
-                                  budget=config.get("storageBudget"))
+                                  budget=config.get("storageBudget"), scan_later=scan_later)
     return store
 
 
@@ -135,25 +87,38 @@ def create_tracker(config, store=None):
                       referrer=config.get("referrer") or _env.page_url(),
                       store=store, ks_provider=_ks_provider(config), on_event=on_event,
                       on_diagnostic=on_diagnostic, **options)
-    if isinstance(store, LocalStorageStore) and store.diagnose is None:
+    if _is_local(store) and store.diagnose is None:
         store.diagnose = tracker.diagnose  # built before the tracker: what it loses is reported
     return tracker
 
 
-def create_runtime(config, store=None, transport=None):
+def create_runtime(config, store=None, transport=None, scan_later=False):
     """The page runtime for ``config``: the tracker (``create_tracker``), its
     ``AsyncSender`` (woken by every new beacon) and, for a localStorage
-    queue, the ``TabCoordinator`` that makes one tab of the origin the sender."""
-    store = _default_store(config, store)
+    queue, the ``TabCoordinator`` that makes one tab of the origin the sender.
+
+    With ``scan_later`` (``start()``) the stored queue is not read yet and
+    nothing is sent until the caller runs ``runtime.open_store()``."""
+    from .driver import AsyncSender
+
+    store = _default_store(config, store, scan_later)
     tracker = create_tracker(config, store)
-    sender = AsyncSender(tracker, transport or FetchTransport(diagnose=tracker.diagnose),
-                         log=lambda line: _env.log("debug", "kaltura_web: " + line))
+    if transport is None:
+        from .transport import FetchTransport
+
+        transport = FetchTransport(diagnose=tracker.diagnose)
+    sender = AsyncSender(tracker, transport, log=lambda line: _env.log("debug", "kaltura_web: " + line))
     tracker.engine.on_enqueue = lambda record: sender.kick()
     tabs = None
-    if isinstance(store, LocalStorageStore) and config.get("tabs", True) is not False:
+    if _is_local(store) and config.get("tabs", True) is not False:
         from .tabs import TabCoordinator  # one sender tab per namespace (docs/storage.md)
-        tabs = TabCoordinator(tracker, store, sender).start()
-    return KalturaWeb(config, tracker, sender, tabs)
+        tabs = TabCoordinator(tracker, store, sender)  # started by open_store
+    runtime = KalturaWeb(config, tracker, sender, tabs)
+    if scan_later:
+        sender.loading = True
+    else:
+        runtime.open_store()
+    return runtime
 
 
 class KalturaWeb:
@@ -171,6 +136,29 @@ class KalturaWeb:
         self.ready_at = None
         self.early = None  # what the early-event snippet recorded (early.Early) or None
         self.early_report = {"snippet": False, "replayed": 0, "reconstructed": []}
+        self.store_open = False  # the stored queue has been read (open_store)
+
+    # -- the stored queue ----------------------------------------------------
+    def open_store(self):
+        """Read the stored queue (a backlog of earlier visits or other tabs)
+        into the engine, ahead of what the page recorded since ``start()``
+        (stored records first), start the tab coordination and let the sender
+        go.  ``start()`` runs it right after the ready event; ``pagehide``
+        runs it at once if it has not run yet.  Idempotent."""
+        if self.store_open:
+            return
+        self.store_open = True
+        tracker = self.tracker
+        store = tracker.engine.store
+        if _is_local(store) and not store.scanned:
+            store.scan()
+            tracker.engine.reload(tracker.clock())
+        _env.mark("storage")
+        if self.tabs is not None:
+            self.tabs.start()
+        if self.sender is not None:
+            self.sender.loading = False
+            self.sender.kick()
 
     # -- lifecycle listeners -------------------------------------------------
     def watch_page(self):
@@ -196,6 +184,7 @@ class KalturaWeb:
     def flush_now(self):
         """The page is being hidden or unloaded: start the keepalive fetches
         before this handler returns (no later turn of the loop is certain)."""
+        self.open_store()  # the backlog goes first, even when the page leaves at once
         with eagerly():
             return self.sender.flush_keepalive()
 
@@ -211,13 +200,15 @@ class KalturaWeb:
         found = root.querySelectorAll("video[data-kaltura-entry-id], audio[data-kaltura-entry-id]")
         known = [a.video for a in self.attachments]
         new = []
+        if int(found.length):
+            from .media import Attachment
         for i in range(int(found.length)):
             el = found[i]
             if any(el == v for v in known):
                 continue
             player = self.tracker.player(str(el.getAttribute("data-kaltura-entry-id")), ready=False)
             player.ready(t=t0)
-            handle = Attachment(el, player, sync=sync)
+            handle = Attachment(el, player, sync=sync, gate=_gate_wanted(self))
             self.attachments.append(handle)
             new.append(handle)
         if not self._owner.listens("click"):
@@ -228,6 +219,8 @@ class KalturaWeb:
         """After ``instrument(sync=False)``: replay the snippet's records (if
         any), then bring each attachment up to its element's state;
         without the snippet, reconstruct playback that already started."""
+        from . import early as _early
+
         report = self.early_report
         if early is not None:
             report["snippet"] = True
@@ -235,13 +228,33 @@ class KalturaWeb:
             # what was replayed, for the ready event (clicks carry no time on the wire)
             report["records"] = [[r["type"], r["t"]] for r in early.records[:50]
                                  if r["type"] != "timeupdate"]
+            self._keep_unclaimed(early)
         for handle in handles:
-            state = handle.sync(reconstruct=early is None)
-            if state is not None:
-                report["reconstructed"].append({"entryId": handle.player.entry_id,
-                                                "position": state["position"],
-                                                "paused": state["paused"], "ended": state["ended"]})
+            self._reconstructed(handle, handle.sync(reconstruct=early is None))
         return report
+
+    def _reconstructed(self, handle, state):
+        """Add what ``handle`` reconstructed (if anything) to ``early_report``."""
+        if state is not None:
+            self.early_report["reconstructed"].append({
+                "entryId": handle.player.entry_id, "position": state["position"], "paused": state["paused"],
+                "ended": state["ended"], "quartiles": state["quartiles"]})
+
+    def _keep_unclaimed(self, early):
+        """Keep only the media records of elements nothing attached yet: ``attach()`` replays them."""
+        early.records = [r for r in early.records if r["kind"] == "media"
+                         and not any(a.video == r["element"] for a in self.attachments)]
+
+    def take_early(self, video):
+        """The snippet's records of ``video`` that were not replayed yet
+        (removed: they are replayed once), or []."""
+        early = self.early
+        if early is None:
+            return []
+        mine = early.media_records(video)
+        if mine:
+            early.records = [r for r in early.records if not any(r is m for m in mine)]
+        return mine
 
     def player_for(self, entry_id=None):
         """The Player of ``entry_id`` (default: the page's first media)."""
@@ -262,7 +275,9 @@ class KalturaWeb:
         button = target.closest("[data-kaltura-button]")
         if is_nullish(button):
             return
-        value, info = _early.button_extras(button)
+        from .early import button_extras
+
+        value, info = button_extras(button)
         self.button(_attr(button, "data-kaltura-button") or "", _attr(button, "data-kaltura-entry-id"),
                     value=value, info=info)
 
@@ -316,29 +331,40 @@ class KalturaWeb:
 async def start(config=None, instrument=None, page_load=None, store=None, transport=None):
     """Set up the SDK on this page and return the ``KalturaWeb`` runtime.
 
-    Reads the configuration (see ``read_config``), gets a KS (``ks`` or the
-    KS provider), instruments ``data-kaltura-*`` elements, sends PageLoad,
-    replays what the early-event snippet recorded (or reconstructs playback
-    that started before), and dispatches ``kaltura-web:ready`` on window.
-    From instrumenting to the ready event nothing awaits, so no page event
-    falls between the snippet's records and the live listeners."""
+    Reads the configuration (see ``read_config``), instruments
+    ``data-kaltura-*`` elements, sends PageLoad, replays what the early-event
+    snippet recorded (or reconstructs playback that started before), and
+    dispatches ``kaltura-web:ready`` on window.  Nothing here waits for the
+    network or reads the stored queue: the KS (``ks`` or the KS provider) is
+    asked for in the background and the sender holds every beacon until it
+    comes; the stored queue is read right after the ready event, ahead of
+    what was recorded meanwhile.  From instrumenting to the ready event
+    nothing awaits, so no page event falls between the snippet's records and
+    the live listeners."""
     started = _env.perf_now()
     if _current[0] is not None:
         return _current[0]
+    _env.mark("start")
+    from . import driver, early as _early, media  # noqa: F401 (every page's edge modules, imported now)
+
+    _env.mark("imported")
     config = read_config(config)
-    runtime = create_runtime(config, store=store, transport=transport)
+    _env.mark("config")
+    runtime = create_runtime(config, store=store, transport=transport, scan_later=True)
     tracker = runtime.tracker
     runtime.started_at = started
     _current[0] = runtime
     runtime.watch_page()
     sender = runtime.sender
-    if not tracker.ks and tracker.ks_provider is not None:
-        # hold the backlog until the KS arrives: never send a user's beacons without it
+    if tracker.ks:
+        sender.had_ks = True
+        _env.mark("ks")
+    elif tracker.ks_provider is not None:
+        # never send a user's beacons without the KS: held until it comes, asked for meanwhile
         sender.held = True
-        if await sender.refresh_ks() is None:
-            sender.hold_until_ks()
+        spawn(sender.first_ks(), tracker, "first KS")
     instrumenting = instrument if instrument is not None else config.get("instrument", True)
-    early = _early.take() if instrumenting else None  # stops the snippet
+    early = _early.take()  # stops the snippet; records of elements not instrumented wait for attach()
     runtime.early = early
     t0 = early.t0 if early is not None else None
     handles = runtime.instrument(sync=False, t0=t0) if instrumenting else []
@@ -346,15 +372,23 @@ async def start(config=None, instrument=None, page_load=None, store=None, transp
         runtime.page_load(t=t0)
     if instrumenting:
         runtime.catch_up(handles, early)
+    _env.mark("instrumented")
     tracker.engine.resume(tracker.clock())
-    sender.kick()
     runtime.ready_at = _env.perf_now()
+    _env.mark("ready")
     _env.dispatch(_env.window(), READY_EVENT, {
         "partnerId": tracker.partner_id, "readyAt": runtime.ready_at, "startedAt": started,
         "pending": tracker.pending(), "early": runtime.early_report,
         "players": [{"entryId": a.player.entry_id, "sessionId": a.player.session_id}
                     for a in runtime.attachments]})
+    sender.timers.call_later(0, runtime.open_store)  # the page gets the event loop back first
     return runtime
+
+
+def _gate_wanted(runtime):
+    """The timeupdate gate (``gate.py``) is on unless the page's configuration
+    says ``"timeupdateGate": false`` (then every timeupdate reaches Python)."""
+    return runtime is None or runtime.config.get("timeupdateGate", True) is not False
 
 
 def attach(video, target=None, entry_id=None, on_change=None, document=None, sync=True):
@@ -363,7 +397,13 @@ def attach(video, target=None, entry_id=None, on_change=None, document=None, syn
     ``target``: a ``Player`` (used as is), a ``Tracker`` (a Player is made
     for ``entry_id`` or the element's ``data-kaltura-entry-id``), an entry id
     string, or None (both with the page's default tracker from ``start()``).
+    With ``sync`` the element's state is caught up with as automatic
+    instrumentation does: the early-event snippet's records of this element
+    are replayed, or else playback that already started is reconstructed
+    (PLAY, the quartiles its played range from 0 proves, PAUSE or ENDED).
     Returns an ``Attachment``; call its ``detach()`` when done."""
+    from .media import Attachment, player_for
+
     runtime = None
     if isinstance(target, str):
         entry_id, target = target, None
@@ -372,8 +412,22 @@ def attach(video, target=None, entry_id=None, on_change=None, document=None, syn
         if runtime is None:
             raise RuntimeError("no tracker: call kaltura_web.browser.start() first or pass a Tracker")
         target = runtime.tracker
-    player = player_for(video, target, entry_id)
-    handle = Attachment(video, player, document=document, on_change=on_change, sync=sync)
+    records = []
+    if sync and runtime is not None and not isinstance(target, Player):
+        records = runtime.take_early(video)
+    player = player_for(video, target, entry_id, ready=not records)
+    handle = Attachment(video, player, document=document, on_change=on_change, sync=False,
+                        gate=_gate_wanted(current()))
     if runtime is not None:
         runtime.attachments.append(handle)
+    if records:
+        player.ready(t=runtime.early.t0)
+        replay = guard(handle.replay, player.tracker, "early replay", diag.EARLY_REPLAY_FAILED)
+        for record in records:  # one bad record never stops the rest
+            replay(record["type"], record["t"], record["state"])
+        handle.sync()
+    elif sync:
+        state = handle.sync(reconstruct=True)
+        if runtime is not None:
+            runtime._reconstructed(handle, state)
     return handle

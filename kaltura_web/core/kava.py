@@ -20,7 +20,8 @@ them:
 
 Time only moves when an observation comes: a VIEW that fell due, or a reset,
 is made by the next observation (a page's ``timeupdate`` comes four times a
-second while playing).  Callers without a media element call
+second while playing; the browser's timeupdate gate lets through the one at
+which a VIEW or the reset falls due: ``quiet_until``).  Callers without a media element call
 ``Player.tick()`` about once a second for the same cadence.
 
 Unlike Player v7, nothing is lost on a failure: the records go through the
@@ -33,6 +34,8 @@ from .quartiles import is_live_duration
 
 VIEW_INTERVAL = 10.0  # seconds of playing between VIEW events
 RESET_AFTER = 30.0  # seconds without playback before the counters start again
+GATE_MARGIN = 0.001  # the timeupdate gate lets through timeupdates this early before a VIEW is due
+_INF = float("inf")
 
 SOUND_OFF, SOUND_ON = 1, 2
 TAB_HIDDEN, TAB_VISIBLE = 1, 2
@@ -94,7 +97,7 @@ class KavaReporter:
         self.next_view = None  # play_clock value at which a VIEW is due
         self.stopped_for = 0.0
         self.reset_done = False
-        self.played_seen = None  # session.played_time when last looked at
+        self.played_from = None  # session.played_time when playTimeSum was last 0
         self.play_sum = 0.0
         self.last_view_sum = None
         self.buffer_since = None
@@ -104,6 +107,7 @@ class KavaReporter:
         self.bitrate = None  # kbps
         self.caption = None
         self.start_time = None  # sessionStartTime, from the server's answer
+        self.run = 0  # counter resets so far: a record of an earlier run gets no later start time
         self.view_enabled = True
 
     # -- what the server said ----------------------------------------------
@@ -129,9 +133,10 @@ class KavaReporter:
     def _elapse(self, session, t, out):
         """Let the time since the previous observation pass: playing time,
         a VIEW that fell due, or the 30-s reset."""
-        if self.played_seen is not None:
-            self.play_sum += session.played_time - self.played_seen
-        self.played_seen = session.played_time
+        if self.played_from is None:
+            self.played_from = session.played_time
+        # one difference, not a running sum: the same however many observations came between
+        self.play_sum = session.played_time - self.played_from
         elapsed = 0.0 if self.last_t is None else max(0.0, t - self.last_t)
         self.last_t = t
         if self.running:
@@ -143,16 +148,34 @@ class KavaReporter:
         elif self.timer:
             self.stopped_for += elapsed
             if self.stopped_for >= RESET_AFTER and not self.reset_done:
-                self._reset()
+                self._reset(session)
 
-    def _reset(self):
+    def _reset(self, session):
         self.reset_done = True
+        self.run += 1
         self.index = 1
         self.play_sum = 0.0
+        self.played_from = session.played_time
         self.buffer_sum = 0.0
         self.last_view_sum = None
         self.start_time = None
         self.next_view = self.play_clock + VIEW_INTERVAL
+
+    def quiet_until(self, session):
+        """The time (Unix seconds) from which a timeupdate must reach Python
+        because a VIEW falls due or the 30-s reset applies (a millisecond early:
+        ``GATE_MARGIN``); inf when none can; None when the reporter has not
+        seen the session's last observation (every timeupdate may matter)."""
+        t0 = self.last_t
+        if t0 is None or t0 != session.last_t:
+            return None
+        if self.running:
+            if self.next_view is None:
+                return _INF
+            return t0 + (self.next_view - self.play_clock) - GATE_MARGIN
+        if self.timer and not self.reset_done:
+            return t0 + (RESET_AFTER - self.stopped_for) - GATE_MARGIN
+        return _INF
 
     def _run(self):
         self.running = True
@@ -288,8 +311,24 @@ class KavaReporter:
         if self.caption is not None:
             pairs.append(("caption", self.caption))
         self.index += 1
-        out.append(kava_record(tracker.new_id(), KAVA_TYPE_BY_NAME[name], tracker.partner_id,
-                               self.player.entry_id, self.session_id, t, pairs + fields))
+        record = kava_record(tracker.new_id(), KAVA_TYPE_BY_NAME[name], tracker.partner_id,
+                             self.player.entry_id, self.session_id, t, pairs + fields)
+        if self.run:
+            record["sr"] = self.run
+        out.append(record)
+
+    def outgoing(self, record):
+        """``record`` as it is sent now: made before the server's first answer,
+        it gets the ``sessionStartTime`` known since (as Player v7's beacons
+        do, which take it when they are sent), unless a reset came between."""
+        if self.start_time is None or record.get("sr", 0) != self.run:
+            return record
+        for item in record["x"]:
+            if item[0] == "sessionStartTime":
+                return record
+        out = dict(record)
+        out["x"] = record["x"] + [["sessionStartTime", self.start_time]]
+        return out
 
 
 def kava_record(beacon_id, event_type, partner_id, entry_id, session_id, t, params):

@@ -32,6 +32,11 @@ NATURAL_SLACK = 1.0
 # of ``duration * fraction``).
 ROUNDING = 1e-9
 
+# The timeupdate gate (``Player.quiet_window``, ``is_quiet``): under the KAVA
+# rule a position whose share of the duration is this far below a quartile's
+# fraction cannot round up to it (two decimals round by at most 0.005).
+KAVA_SHARE_MARGIN = 0.006
+
 
 def is_live_duration(duration) -> bool:
     """Unknown, zero, NaN or infinite durations mean live (no quartiles)."""
@@ -41,6 +46,43 @@ def is_live_duration(duration) -> bool:
 def natural_reach(elapsed, rate):
     """How far natural playback may move the playhead in ``elapsed`` seconds."""
     return elapsed * max(rate, 1.0) * NATURAL_FACTOR + NATURAL_SLACK
+
+
+# A played range (a media element's ``played`` TimeRanges) that begins this
+# close to 0 begins at the start of the media: it proves natural playback up to
+# its end (a seek can only open a range elsewhere).
+FROM_START = 0.25
+
+
+def proven_end(ranges):
+    """Where natural playback from the start of the media has certainly been:
+    the end of the played range ``[start, end]`` in ``ranges`` that begins at 0,
+    or None when none does (or a range is NaN)."""
+    best = None
+    for start, end in ranges:
+        if is_finite(start) and is_finite(end) and 0 <= start <= FROM_START and end >= start:
+            if best is None or end > best:
+                best = end
+    return best
+
+
+def is_quiet(window, last_p, last_t, p, t):
+    """The timeupdate gate's rule (the browser's JavaScript gate computes the
+    same, operation for operation): True when a timeupdate at position ``p``
+    and time ``t`` carries no news and may be held back.
+
+    ``window`` is ``Player.quiet_window()``: (p0, t0, speed, limit, rounding,
+    until), the position and time Python last saw, ``max(rate, 1)``, the
+    position that could reach the next quartile, and the time a KAVA VIEW or
+    reset falls due.  ``last_p``/``last_t``: the previous timeupdate seen
+    (held back or not; p0/t0 when none was).  Quiet means: time and playhead
+    did not go back, no quartile is reached, nothing is due, and the move is
+    natural playback both from the previous timeupdate and from p0 (so the
+    session would count it as natural, step by step or in one)."""
+    p0, t0, speed, limit, rounding, until = window
+    return (t >= last_t and p >= last_p and p + rounding < limit and t < until
+            and p - last_p <= (t - last_t) * speed * NATURAL_FACTOR + NATURAL_SLACK
+            and p - p0 <= (t - t0) * speed * NATURAL_FACTOR + NATURAL_SLACK)
 
 
 class Quartiles:
@@ -69,6 +111,40 @@ class Quartiles:
         crossed = []
         for fraction, name in QUARTILES:
             if share >= fraction and name not in self.fired:
+                self.fired.append(name)
+                crossed.append(name)
+        return crossed
+
+    def quiet_limit(self, position, duration):
+        """(limit, rounding): natural playback from ``position`` reaches no new
+        quartile while ``p + rounding < limit`` (limit None: no quartile can
+        fire, a live or unknown duration or all fired).  Under the KAVA rule the
+        limit keeps a margin below the rounded share."""
+        if is_live_duration(duration):
+            return None, 0.0
+        if self.rule == KAVA:
+            for fraction, name in QUARTILES:
+                if name not in self.fired:
+                    return duration * (fraction - KAVA_SHARE_MARGIN), 0.0
+            return None, 0.0
+        for fraction, name in QUARTILES:
+            point = duration * fraction
+            if point > position and name not in self.fired:
+                return point, ROUNDING
+        return None, ROUNDING
+
+    def proven(self, end, duration):
+        """The quartiles not yet fired that natural playback from the start up
+        to ``end`` reached (``proven_end``), judged by this tracker's rule as if
+        the playhead had got there by playing; the playhead itself stays."""
+        if is_live_duration(duration):
+            return []
+        if self.rule == KAVA:
+            return self._reached(min(end, duration), duration)
+        reached = end + ROUNDING
+        crossed = []
+        for fraction, name in QUARTILES:
+            if duration * fraction <= reached and name not in self.fired:
                 self.fired.append(name)
                 crossed.append(name)
         return crossed

@@ -88,7 +88,8 @@ class SenderCore:
             batch = batches.pop(0)
             # records the request does not carry (byte cap, or behind one that cannot
             # be encoded) stay queued: the answer settles only those sent
-            request, reason = encode_head(batch, self.engine.ks, tracker.service_url, tracker.analytics_url)
+            outgoing = [tracker.outgoing(record) for record in batch]
+            request, reason = encode_head(outgoing, self.engine.ks, tracker.service_url, tracker.analytics_url)
             if request is None:
                 self.engine.reject(batch[0], reason, now)  # one record fewer: the loop ends
                 batches.extend(self.engine.ready_batches(now, limits))  # that queue goes on
@@ -173,7 +174,8 @@ class SenderCore:
                 head = [r for r in records[n:n + tracker.batch_size] if r["k"] == STATS]
             else:
                 head = [records[n]]
-            req, _ = encode_head(head, self.engine.ks, tracker.service_url, tracker.analytics_url)
+            req, _ = encode_head([tracker.outgoing(record) for record in head], self.engine.ks,
+                                 tracker.service_url, tracker.analytics_url)
             if req is None:  # it cannot be encoded: the send loop dead-letters it
                 continue
             if used + len(req.body) > budget_bytes:

@@ -24,7 +24,7 @@ Runtime data never raises: observations come from the page.
 
 from . import diagnostics as diag
 from ._compat import is_finite, is_number, uuid4
-from .quartiles import GUIDE, Quartiles, is_live_duration
+from .quartiles import GUIDE, Quartiles, is_live_duration, proven_end
 from .validation import MAX_SECONDS
 
 # --- states -----------------------------------------------------------------
@@ -61,6 +61,8 @@ TABLE = {
     "fullscreen":   (_GUARDED_LOAD, _GUARDED_LOAD, LOADED,  PLAYING, PAUSED,  ENDED),
     "seeking": _STAYS, "seeked": _STAYS, "waiting": _STAYS, "progress": _STAYS,
     "sound": _STAYS, "visibility": _STAYS,
+    # what a media element that played before it was observed has played: after PLAY only
+    "played_ranges": (None,     None,          None,    PLAYING, PAUSED,  ENDED),
     "error": _STAYS, "rate": _STAYS, "ad_progress": _STAYS, "ad_click": _STAYS, "ad_end": _STAYS,
     "captions": _LOADS, "flavor": _LOADS, "source": _LOADS, "share": _LOADS, "download": _LOADS,
     "report": _LOADS, "related": _LOADS, "ad_start": _LOADS, "bumper": _LOADS, "bumper_click": _LOADS,
@@ -107,8 +109,18 @@ _NO_POSITION = ("WIDGET_LOADED", "MEDIA_LOADED")
 _INF = float("inf")
 _NUMBERS = ("position", "duration", "rate", "ad_duration")  # data that must be numbers (or None)
 _NEEDS = {"progress": ("position",), "rate": ("rate",), "ad_progress": ("position", "ad_duration"),
-          "sound": ("on",), "visibility": ("visible",)}
+          "sound": ("on",), "visibility": ("visible",), "played_ranges": ("ranges",)}
 _SLOTS = {"ad_start": tuple(AD_EVENT_PREFIX), "bumper": tuple(BUMPER_EVENTS)}
+
+
+def _is_ranges(value):
+    """A list (or tuple) of [start, end] pairs of numbers (NaN is judged later)."""
+    if not isinstance(value, (list, tuple)):
+        return False
+    for pair in value:
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2 or not (is_number(pair[0]) and is_number(pair[1])):
+            return False
+    return True
 
 
 class Event:
@@ -165,6 +177,9 @@ class PlaybackSession:
         self.sound_on = None  # None: not observed
         self.tab_visible = None
         self.played_time = 0.0  # seconds of natural forward playback, all sessions
+        # the current run of natural playback: played_time = base + (position - from) while it
+        # lasts, so one long step counts exactly what many small ones do (the timeupdate gate)
+        self._run = (None, 0.0, 0.0)  # (where it ended, played_time when it began, where it began)
         self.quartiles = Quartiles(quartile_rule)
         self.ad = None  # [kind, fired ad quartiles]
         self.last_t = None
@@ -235,6 +250,8 @@ class PlaybackSession:
         for key in need:
             if data.get(key) is None:
                 raise TypeError("%s observation needs %s" % (kind, key))
+        if kind == "played_ranges" and not _is_ranges(data.get("ranges")):
+            raise TypeError("ranges must be a list of [start, end] pairs of numbers, got %r" % (data.get("ranges"),))
         slots = _SLOTS.get(kind)
         if slots is not None and data.get("slot") not in slots:
             raise ValueError("%s slot must be one of %s, got %r" % (kind, ", ".join(slots), data.get("slot")))
@@ -248,6 +265,23 @@ class PlaybackSession:
                 self._new_session()
             self._emit(name, t)
         self.state = target
+
+    # -- the timeupdate gate ---------------------------------------------------
+    def quiet_window(self):
+        """What would be news for the next ``progress`` observations:
+        (position, t, max(rate, 1), limit, rounding) as ``quartiles.is_quiet``
+        reads them, or None when every one may matter (not playing, seeking,
+        buffering, an ad, or the playhead not where the last progress left it)."""
+        if self.state != PLAYING or self.seeking or self.buffering or self.ad is not None:
+            return None
+        start = self.quartiles.start
+        t = self.last_t
+        if start is None or start[0] != self.position or start[1] != t:
+            return None
+        limit, rounding = self.quartiles.quiet_limit(self.position, self.duration)
+        if limit is None or limit > MAX_SECONDS:
+            limit = float(MAX_SECONDS)  # beyond it a position is nonsense: Python must see it
+        return (self.position, t, max(self.rate, 1.0), limit, rounding)
 
     # -- helpers -----------------------------------------------------------
     def _report(self, code, message, **details):
@@ -301,7 +335,11 @@ class PlaybackSession:
                          position=pos)
             crossed = []
         elif moved:
-            self.played_time += pos - previous
+            end, base, begin = self._run
+            if end != previous:  # a new run of natural playback begins here
+                base, begin = self.played_time, previous
+            self._run = (pos, base, begin)
+            self.played_time = base + (pos - begin)
         if moved:
             self._end_buffer(t)
         for name in crossed:
@@ -444,6 +482,15 @@ class PlaybackSession:
     def _on_visibility(self, t, data):
         self.tab_visible = bool(data["visible"])
 
+    def _on_played_ranges(self, t, data):
+        """The quartiles a played range from the start proves were reached by
+        natural playback before this session observed the media (the
+        playhead, the played time and the rest of the state do not move)."""
+        end = proven_end(data["ranges"])
+        if end is not None and self.played:
+            for name in self.quartiles.proven(end, self.duration):
+                self._emit(name, t)
+
     def _on_bumper(self, t, data):
         self._emit(BUMPER_EVENTS[data["slot"]], t)
 
@@ -468,7 +515,7 @@ _HANDLERS = {
     "ended": _S._on_ended, "error": _S._on_error, "rate": _S._on_rate, "fullscreen": _S._on_fullscreen,
     "ad_start": _S._on_ad_start, "ad_progress": _S._on_ad_progress, "ad_click": _S._on_ad_click,
     "ad_end": _S._on_ad_end, "bumper": _S._on_bumper, "sound": _S._on_sound,
-    "visibility": _S._on_visibility,
+    "visibility": _S._on_visibility, "played_ranges": _S._on_played_ranges,
     "captions": _reports("CAPTIONS"), "flavor": _reports("FLAVOR_SWITCH"),
     "source": _reports("SOURCE_SELECTED"), "share": _reports("SHARE_CLICKED"),
     "download": _reports("DOWNLOAD_CLICKED"), "report": _reports("REPORT_CLICKED"),

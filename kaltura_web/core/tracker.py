@@ -20,7 +20,7 @@ from .quartiles import RULES as QUARTILE_RULES
 from .retry import RetryPolicy
 from .sender import KEEPALIVE_BUDGET, SenderCore, mask_ks, response_of
 from .session import PlaybackSession
-from .validation import MAX_SECONDS, hook, identifier, seconds, text, timestamp, url
+from .validation import MAX_SECONDS, MAX_TIME, hook, identifier, seconds, text, timestamp, url
 from .validation import ks as _check_ks
 
 DEFAULT_SERVICE_URL = "https://www.kaltura.com/api_v3"
@@ -194,6 +194,16 @@ class Tracker:
         else:
             reporter.answered(_server_time(data), None)
 
+    def outgoing(self, record):
+        """A queued record as it is sent now: a KAVA record made before the
+        server's first answer takes the session's ``sessionStartTime`` (the
+        stored record itself never changes)."""
+        if record.get("kv"):
+            reporter = self._kava.get(record.get("s"))
+            if reporter is not None:
+                return reporter.outgoing(record)
+        return record
+
     def _events(self, player, events, t):
         for event in events:
             if self.on_event is not None:
@@ -343,6 +353,9 @@ class Player:
                 self.kava = reporter
                 tracker._kava[reporter.session_id] = reporter
         self._timed = self.kava is not None
+        # an edge's hook, called before each observation: the browser's timeupdate
+        # gate hands over the last timeupdate it held back (see ``quiet_window``)
+        self.catch_up = None
 
     @property
     def session_id(self):
@@ -356,15 +369,38 @@ class Player:
         """Feed one observation as recorded; ``t`` is checked, the values in
         ``data`` are judged by the state machine (nonsense is dropped with a
         diagnostic)."""
+        if self.catch_up is not None:
+            self.catch_up()
         t = self.tracker._now(t)
         events = self.session.observe(kind, t, **data)
         self.tracker._events(self, events, t)
         return events
 
+    def quiet_window(self):
+        """What would be news for the next ``progress`` calls, for an edge that
+        holds back the ones that carry none (the browser's timeupdate gate):
+        (position, t, max(rate, 1), limit, rounding, until), read by
+        ``quartiles.is_quiet``; None when every one may matter.  An edge that
+        holds some back hands the last of them to ``progress`` before the next
+        observation (``catch_up``): the events and records are then exactly
+        those of every timeupdate."""
+        window = self.session.quiet_window()
+        if window is None:
+            return None
+        until = float(MAX_TIME)  # a time past it is nonsense: Python must see it
+        if self.kava is not None:
+            due = self.kava.quiet_until(self.session)
+            if due is None:
+                return None
+            until = min(until, due)
+        return window + (until,)
+
     def tick(self, t=None):
         """Let time pass without an observation (KAVA: a VIEW that fell due,
         the 30-s reset).  Pages need not call it (``timeupdate`` does);
         callers without a media element call it about once a second."""
+        if self.catch_up is not None:
+            self.catch_up()
         t = self.tracker._now(t)
         if self._timed:
             self.tracker._events(self, [], t)
@@ -389,6 +425,15 @@ class Player:
 
     def playing(self, position=None, t=None):
         return self.observe("playing", t, position=_position(position))
+
+    def played_ranges(self, ranges, t=None):
+        """What the media played before this Player observed it (a page that
+        starts late): its ``played`` time ranges, ``[[start, end], ...]`` in
+        seconds.  After PLAY, the quartiles a range from 0 covers fire now (it
+        proves natural playback up to its end); nothing else changes."""
+        if isinstance(ranges, tuple):
+            ranges = list(ranges)
+        return self.observe("played_ranges", t, ranges=ranges)
 
     def play(self, position=None, t=None):
         """Play request and playback start in one call (server-side use)."""
@@ -418,6 +463,8 @@ class Player:
         # the hot path (every timeupdate): no events in the common case
         if type(position) is not float or not 0.0 <= position <= MAX_SECONDS:
             seconds(position, "position")
+        if self.catch_up is not None:
+            self.catch_up()
         tracker = self.tracker
         t = tracker.clock() if t is None else timestamp(t)
         events = self.session.observe("progress", t, position=position)

@@ -199,11 +199,16 @@ class Attachment:
             return  # the pause browsers fire right before 'ended'
         self.player.pause(self._pos(), t=self._t)
 
+    def _loops(self):
+        """The element loops now (the attribute or the property, read at the
+        event: it may be set at any time; a recorded early event has none)."""
+        return getattr(self._src, "loop", None) is True
+
     def _ev_seeking(self, event):
-        self.player.seeking(self._pos(), t=self._t)
+        self.player.seeking(self._pos(), t=self._t, loop=self._loops())
 
     def _ev_seeked(self, event):
-        self.player.seeked(self._pos(), t=self._t)
+        self.player.seeked(self._pos(), t=self._t, loop=self._loops())
 
     def _ev_waiting(self, event):
         if self._played and not self._src.seeking:

@@ -107,6 +107,11 @@ BUMPER_EVENTS = {"pre": "PRE_BUMPER_PLAYED", "post": "POST_BUMPER_PLAYED"}
 
 _NO_POSITION = ("WIDGET_LOADED", "MEDIA_LOADED")
 _INF = float("inf")
+# A looping element's jump back to the start ends a pass (``PlaybackSession.wraps``) when it
+# lands this close to 0 and the playhead, as far as playback can have taken it since the last
+# position seen (plus this slack for the timeupdate granularity), was at the end.
+WRAP_START = 0.5
+WRAP_SLACK = 0.3
 _NUMBERS = ("position", "duration", "rate", "ad_duration")  # data that must be numbers (or None)
 _NEEDS = {"progress": ("position",), "rate": ("rate",), "ad_progress": ("position", "ad_duration"),
           "sound": ("on",), "visibility": ("visible",), "played_ranges": ("ranges",)}
@@ -267,6 +272,22 @@ class PlaybackSession:
         self.state = target
 
     # -- the timeupdate gate ---------------------------------------------------
+    def wraps(self, target, t):
+        """True when a seek to ``target`` at ``t`` on a looping element is the
+        loop wrapping at the end of a pass rather than a user's seek: playing,
+        not seeking, a known duration, landing near 0, and the end within
+        reach of natural playback since the playhead was last seen.  A seek to
+        0 from further before the end stays a seek."""
+        if self.state != PLAYING or self.seeking or not self.played or self.ad is not None:
+            return False
+        if target is None or not is_number(target) or not 0 <= target <= WRAP_START:
+            return False
+        if is_live_duration(self.duration) or not is_number(t) or t != t:
+            return False
+        seen = self.quartiles.start[1] if self.quartiles.start is not None else self.last_t
+        elapsed = 0.0 if seen is None else max(0.0, t - seen)
+        return self.duration - self.position <= elapsed * max(self.rate, 1.0) + WRAP_SLACK
+
     def quiet_window(self):
         """What would be news for the next ``progress`` observations:
         (position, t, max(rate, 1), limit, rounding) as ``quartiles.is_quiet``

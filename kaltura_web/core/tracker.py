@@ -356,6 +356,7 @@ class Player:
         # an edge's hook, called before each observation: the browser's timeupdate
         # gate hands over the last timeupdate it held back (see ``quiet_window``)
         self.catch_up = None
+        self._wrapped = False  # a loop wrapped: the next seeked is part of it
 
     @property
     def session_id(self):
@@ -368,10 +369,31 @@ class Player:
     def observe(self, kind, t=None, **data):
         """Feed one observation as recorded; ``t`` is checked, the values in
         ``data`` are judged by the state machine (nonsense is dropped with a
-        diagnostic)."""
+        diagnostic).
+
+        ``seeking``/``seeked`` take ``loop=True`` for an element that loops:
+        the loop wrapping at the end of a pass (``PlaybackSession.wraps``) is
+        the end of one playback and a replay, never a SEEK, and the
+        ``seeked`` that follows belongs to it."""
         if self.catch_up is not None:
             self.catch_up()
         t = self.tracker._now(t)
+        if kind == "seeking" or kind == "seeked":
+            loop = data.pop("loop", False)
+            if loop is not True and loop is not False:
+                raise TypeError("loop must be True or False, got %r" % (loop,))
+            if kind == "seeking" and loop and self.session.wraps(data.get("position"), t):
+                self._wrapped = True
+                return (self._observe("ended", t, {}) + self._observe("play_request", t, {})
+                        + self._observe("playing", t, data))
+            if kind == "seeked" and self._wrapped:
+                self._wrapped = False
+                if data.get("position") is None:
+                    return []
+                kind = "progress"
+        return self._observe(kind, t, data)
+
+    def _observe(self, kind, t, data):
         events = self.session.observe(kind, t, **data)
         self.tracker._events(self, events, t)
         return events
@@ -450,11 +472,13 @@ class Player:
         position = _position(position)
         return self.observe("seeking", t, position=position) + self.observe("seeked", t, position=position)
 
-    def seeking(self, position, t=None):
-        return self.observe("seeking", t, position=_position(position))
+    def seeking(self, position, t=None, loop=False):
+        """A seek starts; ``loop``: the element loops (its wrap at the end of a
+        pass is a replay, not a seek)."""
+        return self.observe("seeking", t, position=_position(position), loop=loop)
 
-    def seeked(self, position=None, t=None):
-        return self.observe("seeked", t, position=_position(position))
+    def seeked(self, position=None, t=None, loop=False):
+        return self.observe("seeked", t, position=_position(position), loop=loop)
 
     def waiting(self, position=None, t=None):
         return self.observe("waiting", t, position=_position(position))

@@ -34,9 +34,10 @@ LANDMARKS = (
     ("interpreter", "interpreter started (Pyodide: with the wheel installed)"),
     ("sdk_requested", "SDK archive requested"),
     ("sdk_received", "SDK archive received"),
-    ("sdk_unpacked", "SDK archive unpacked"),
+    ("sdk_unpacked", "SDK archive in the interpreter (PyScript's files)"),
     ("runtime_loaded", "runtime loaded (PyScript done with files and packages)"),
     ("script", "page script started (PyScript's ready event)"),
+    ("mark:kaltura_web:unpacked", "SDK modules unpacked (MicroPython: the bundle's first import)"),
     ("mark:kaltura_web:start", "start() entered (the page script imported the SDK)"),
     ("mark:kaltura_web:imported", "the rest of the SDK imported"),
     ("mark:kaltura_web:config", "configuration read"),
@@ -87,7 +88,7 @@ def _first(entries, predicate):
 
 def _is_archive(name):
     path = name.split("?")[0]
-    return path.endswith("/kaltura_web-mpy.zip") or (
+    return path.endswith("/kaltura_web.mpy") or (
         "/kaltura_web-" in path and path.endswith(".whl"))
 
 

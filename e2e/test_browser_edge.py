@@ -156,11 +156,24 @@ sender.pump(), tracker.pending()
 """
 
 
+def install_cpython_edge():
+    """Python that writes kaltura_web/cpython/ (from this checkout) next to the installed page
+    wheel, which leaves it out: a page needs no urllib transport, this test does."""
+    edge = Path(__file__).resolve().parent.parent / "kaltura_web" / "cpython"
+    files = {path.name: path.read_text(encoding="utf-8") for path in sorted(edge.glob("*.py"))}
+    return ("import os, kaltura_web\n"
+            "folder = os.path.join(os.path.dirname(kaltura_web.__file__), 'cpython')\n"
+            "os.makedirs(folder, exist_ok=True)\n"
+            f"for name, text in {files!r}.items():\n"
+            "    open(os.path.join(folder, name), 'w').write(text)\n")
+
+
 def test_urllib_transport_under_pyodide_http(py_page, kaltura_collector):
     """The core's urllib transport works in Pyodide under pyodide_http.patch_all(): a POST body, a 500, offline, then delivery."""
     kc, p = kaltura_collector, py_page
     setup = (f"BASE = {kc.base_url!r}\nPARTNER = {kc.partner_id}\n"
              f"KS = {kc.ks('http@example.com', app_id='pyodide-http')!r}\n")
+    p.run(install_cpython_edge())  # the page wheel carries core and browser only
     assert p.run(setup + HTTP_SETUP) == [1, 0]  # WIDGET_LOADED sent: the body reached the server
     first = kc.wait_for_events(1)[0]
     assert first["event_type"] == T["WIDGET_LOADED"] and first["user_id"] == "http@example.com"

@@ -32,10 +32,10 @@ window.addEventListener('kaltura-web:diagnostic', e => window.__kwDiag.push(e.de
 
 @pytest.fixture(scope="module", autouse=True)
 def mpy_bundle():
-    """The MicroPython pages load web/dist/kaltura_web-mpy.zip: rebuild it from the tree."""
+    """The MicroPython pages load web/dist/kaltura_web.mpy: rebuild it from the tree."""
     import runpy
 
-    runpy.run_path(str(ROOT / "tools" / "build_mpy.py"))["build"](ROOT / "web/dist/kaltura_web-mpy.zip")
+    runpy.run_path(str(ROOT / "tools" / "build_mpy.py"))["build"](ROOT / "web/dist/kaltura_web.mpy")
 
 
 class Held:
@@ -69,7 +69,9 @@ def test_ready_before_the_ks_then_everything_sent_in_order(kw_pages, kaltura_col
     p = kw_pages(MPY_PAGE, wait_ready=False, setup=lambda p: ks.append(Held(p.page, "**/dev/ks**")))
     ready = p.wait_ready()
     assert ks[0].routes, "the KS was not even asked for"
-    assert marks(p)[:5] == ["start", "imported", "config", "instrumented", "ready"] and "ks" not in marks(p)
+    # "unpacked": the MicroPython bundle's first import (tools/mpy_bundle_head.py)
+    assert marks(p)[:6] == ["unpacked", "start", "imported", "config", "instrumented", "ready"] \
+        and "ks" not in marks(p)
     p.video("v.playbackRate = 2; v.play();")
     p.wait_video("v.ended", "the video to end")
     p.page.click("#cta")
@@ -121,12 +123,12 @@ def test_a_stored_backlog_is_sent_before_the_new_pages_beacons(kw_pages, kaltura
 SNIPPET = next(line for line in (ROOT / "web/kaltura-snippet.js").read_text().splitlines()
                if line.startswith("!function(w,d)"))
 PYODIDE = ('<script type="py" config=\'{"interpreter": "/web/node_modules/pyodide/pyodide.mjs", '
-           '"packages": ["/web/dist/kaltura_web-0.1.0-py3-none-any.whl"], "packages_cache": "passthrough"}\'>'
+           '"packages": ["/web/dist/kaltura_web-0.1.0-py3-none-any.whl"], "packages_cache": "passthrough", "index_urls": []}\'>'
            "\n%s\n</script>")
 MICROPYTHON = ('<mpy-config>{"interpreter": "/web/node_modules/@micropython/micropython-webassembly-pyscript/'
-               'micropython.mjs", "files": {"/web/dist/kaltura_web-mpy.zip": "./*"}}</mpy-config>\n'
+               'micropython.mjs", "files": {"/web/dist/kaltura_web.mpy": "./kaltura_web/__init__.mpy"}}</mpy-config>\n'
                '<script type="mpy">\n%s\n</script>')
-ARCHIVE = {"py": "**/kaltura_web-0.1.0-py3-none-any.whl", "mpy": "**/kaltura_web-mpy.zip"}
+ARCHIVE = {"py": "**/kaltura_web-0.1.0-py3-none-any.whl", "mpy": "**/kaltura_web.mpy"}
 AUTO = "import kaltura_web.browser.auto"
 CUSTOM_PLAYER = """from js import document
 from kaltura_web.browser import attach, start

@@ -19,10 +19,10 @@ REQUIRED = ("partnerId", "entryId", "eventType", "sessionId", "eventTimestamp")
 
 @pytest.fixture(scope="module", autouse=True)
 def mpy_bundle():
-    """The page loads the package from web/dist/kaltura_web-mpy.zip (what `make setup` builds); rebuild it from the tree."""
+    """The page loads the package from web/dist/kaltura_web.mpy (what `make setup` builds); rebuild it from the tree."""
     import runpy
 
-    runpy.run_path(str(ROOT / "tools" / "build_mpy.py"))["build"](ROOT / "web/dist/kaltura_web-mpy.zip")
+    runpy.run_path(str(ROOT / "tools" / "build_mpy.py"))["build"](ROOT / "web/dist/kaltura_web.mpy")
 
 
 def test_mpy_full_playback(kw_pages, kaltura_collector):
@@ -177,7 +177,7 @@ def test_mpy_cold_start_measurement(kw_pages, kaltura_collector):
         .concat(performance.getEntriesByType('resource'))
         .map(e => [e.name, e.encodedBodySize || e.transferSize || 0])""")
     size = sum(n for _name, n in entries)
-    sdk = sum(n for name, n in entries if "/web/dist/kaltura_web-mpy.zip" in name)
+    sdk = sum(n for name, n in entries if "/web/dist/kaltura_web.mpy" in name)
     result = {"page": PAGE, "ready_ms": round(ready["readyAt"]),
               "sdk_start_ms": round(ready["readyAt"] - ready["startedAt"]), "bytes": size, "sdk_bytes": sdk}
     results = ROOT / "build" / "e2e"

@@ -41,7 +41,7 @@ def _probe(**kw):
                       ["somebody:else", 5.0]],
             "resources": [
                 {"name": "/web/node_modules/x/micropython.wasm", "startTime": 310.0, "responseEnd": 350.0},
-                {"name": "/web/dist/kaltura_web-mpy.zip", "startTime": 401.0, "responseEnd": 420.0},
+                {"name": "/web/dist/kaltura_web.mpy", "startTime": 401.0, "responseEnd": 420.0},
                 {"name": "/dev/ks?userId=a", "startTime": 910.0, "responseEnd": 930.0},
                 {"name": "/api_v3/service/multirequest", "startTime": 950.0, "responseEnd": 960.0},
                 {"name": "/api_v3/index.php?service=analytics", "startTime": 940.0, "responseEnd": 990.0}]}

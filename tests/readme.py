@@ -22,6 +22,7 @@ EXAMPLES = {
     "portal-page": "e2e/test_readme_player.py",
     "custom-player": "e2e/test_readme_player.py",
     "portal-kava": "e2e/test_kava_portal.py",
+    "cmp-consent": "e2e/test_consent.py",
 }
 
 

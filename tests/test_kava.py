@@ -279,3 +279,204 @@ def test_a_reset_between_making_and_sending_keeps_the_old_runs_beacons_without_t
     sent = [tracker.outgoing(r) for r in tracker.queued()]
     starts = [dict((k, v) for k, v in r["x"]).get("sessionStartTime") for r in sent]
     assert starts[:before] == [None] * before and starts[before:] == [1700000077]
+
+
+def _x(record):
+    return dict((k, v) for k, v in record["x"])
+
+
+def _views(tracker):
+    return [_x(r) for r in tracker.queued() if r["e"] == 99]
+
+
+def _run_for(player, clock, seconds, position):
+    for _ in range(int(seconds * 4)):
+        clock.now += 0.25
+        position += 0.25
+        player.progress(position, t=clock.now)
+    return position
+
+
+def test_an_error_between_the_play_request_and_playback_is_pre_playing():
+    """errorPosition 1 when the play was requested but playback never started (3 before, 2 during: see the vectors)."""
+    clock = FakeClock()
+    tracker = make_tracker(clock, protocol="kava")
+    player = tracker.player("1_kava")
+    player.play_request(t=clock.now)
+    player.error(4, "decode", t=clock.now)
+    assert _x(tracker.queued()[-1])["errorPosition"] == 1
+
+
+def test_media_that_ends_without_playing_sends_no_pause():
+    """PAUSE at the end stands for the media element's own pause: none when playback never ran."""
+    clock = FakeClock()
+    tracker = make_tracker(clock, protocol="kava")
+    player = tracker.player("1_kava")
+    player.loaded(4.0, t=clock.now)
+    player.ended(t=clock.now)
+    assert kava_names(tracker) == ["IMPRESSION"]
+
+
+def test_records_carry_no_run_number_before_any_reset_and_sent_ones_keep_their_start_time():
+    """Before a reset a record has no run mark; a record made after the answer goes out as stored, its start time once."""
+    clock = FakeClock()
+    tracker = make_tracker(clock, protocol="kava")
+    transport = ScriptedTransport(lambda request: (200, json.dumps({"time": 1700000042})))
+    sender = sync_sender(tracker, clock, transport)
+    player = play(tracker, clock, 1)
+    sender.pump()
+    _run_for(player, clock, 10, 1.0)
+    assert all("sr" not in r for r in tracker.queued())
+    sender.pump()
+    last = split(transport.requests[-1])
+    assert urllib.parse.parse_qsl(transport.requests[-1].body).count(("sessionStartTime", "1700000042")) == 1
+    assert last[1]["eventIndex"] == str(len(transport.requests))
+
+
+def test_the_reset_zeroes_buffer_time_sum_and_a_second_long_pause_resets_again():
+    """bufferTimeSum starts again at a reset; after playing again, another 30-s stop resets once more."""
+    clock = FakeClock()
+    tracker = make_tracker(clock, protocol="kava")
+    player = play(tracker, clock, 2, duration=200.0)
+    player.waiting(2.0, t=clock.now)
+    clock.now += 3
+    player.progress(2.25, t=clock.now)  # the buffer ends: 3 s
+    player.pause(t=clock.now)
+    for _ in range(2):
+        clock.now += RESET_AFTER + 1
+        player.playing(2.25, t=clock.now)
+        resumed = tracker.queued()[-1]
+        assert _x(resumed)["eventIndex"] == 1 and _x(resumed)["bufferTimeSum"] == 0.0
+        _run_for(player, clock, 11, 2.25)
+        assert _views(tracker)[-1]["bufferTimeSum"] == 0.0
+        player.pause(t=clock.now)
+
+
+def test_two_short_pauses_do_not_add_up_to_a_reset():
+    """Each stop has its own 30 s: two pauses of 20 s with playing between keep the counters."""
+    clock = FakeClock()
+    tracker = make_tracker(clock, protocol="kava")
+    player = play(tracker, clock, 2, duration=200.0)
+    position = 2.0
+    for _ in range(2):
+        player.pause(t=clock.now)
+        clock.now += 20
+        player.playing(position, t=clock.now)
+        position = _run_for(player, clock, 1, position)
+    assert [_x(r)["eventIndex"] for r in tracker.queued()] == list(range(1, len(tracker.queued()) + 1))
+
+
+def test_after_a_replay_the_next_view_comes_ten_seconds_later():
+    """REPLAY restarts the VIEW clock: the first VIEW of the new pass is 10 s of playing after it."""
+    clock = FakeClock()
+    tracker = make_tracker(clock, protocol="kava")
+    player = play(tracker, clock, 6, duration=6.0)
+    player.ended(t=clock.now)
+    player.play(0.0, t=clock.now)
+    replay_at = clock.now
+    views = len(_views(tracker))
+    _run_for(player, clock, 9.5, 0.0)
+    assert len(_views(tracker)) == views
+    _run_for(player, clock, 1, 9.5)
+    assert len(_views(tracker)) == views + 1 and clock.now - replay_at >= 10
+
+
+def test_turning_captions_off_removes_the_caption_from_later_events():
+    """A caption change to none (empty or missing language) is reported, and later events carry no caption."""
+    clock = FakeClock()
+    tracker = make_tracker(clock, protocol="kava")
+    player = play(tracker, clock, 1)
+    player.captions("en", t=clock.now)
+    assert _x(tracker.queued()[-1])["caption"] == "en"
+    player.captions("", t=clock.now)
+    player.share(t=clock.now)
+    assert "caption" not in _x(tracker.queued()[-1])
+
+
+def test_a_tiny_bitrate_is_still_a_bitrate():
+    """Any positive bitrate (bits per second) becomes actualBitrate in kbps; zero or negative is unknown."""
+    clock = FakeClock()
+    tracker = make_tracker(clock, protocol="kava")
+    player = play(tracker, clock, 1)
+    player.flavor(0, t=clock.now)
+    assert "actualBitrate" not in _x(tracker.queued()[-1])
+    player.flavor(1, t=clock.now)
+    assert _x(tracker.queued()[-1])["actualBitrate"] == 0.001
+
+
+def test_buffering_across_a_view_is_counted_once():
+    """A VIEW during buffering reports the buffer so far; the rest is added once when it ends."""
+    clock = FakeClock()
+    tracker = make_tracker(clock, protocol="kava")
+    player = play(tracker, clock, 9, duration=200.0)
+    player.waiting(9.0, t=clock.now)
+    clock.now += 2
+    player.tick(t=clock.now)  # 11 s of playing: a VIEW, 2 s of it buffering
+    clock.now += 3
+    player.progress(9.25, t=clock.now)  # BUFFER_END: 5 s in all
+    _run_for(player, clock, 10, 9.25)
+    last = _views(tracker)[-1]
+    assert last["bufferTimeSum"] == 5.0 and last["bufferTime"] == 3.0
+
+
+@pytest.mark.parametrize("stopped, resets", [(RESET_AFTER - 0.25, False), (RESET_AFTER, True)])
+def test_the_reset_comes_at_thirty_seconds_stopped_not_before(stopped, resets):
+    """The counters start again after exactly 30 s without playback (paused or ended), not a moment sooner; twice stopped, twice reset."""
+    clock = FakeClock()
+    tracker = make_tracker(clock, protocol="kava")
+    player = play(tracker, clock, 1, duration=200.0)
+    for n in range(2):
+        player.pause(t=clock.now)
+        clock.now += stopped
+        player.playing(1.0, t=clock.now)
+        index = _x(tracker.queued()[-1])["eventIndex"]
+        assert (index == 1) is resets, (n, index)
+        _run_for(player, clock, 1, 1.0)
+    assert tracker.queued()[-1].get("sr", 0) == (2 if resets else 0)
+
+
+def test_an_ended_playback_resets_after_thirty_seconds_too():
+    """Ended stops the clock like pause: 30 s later the next playback starts at eventIndex 1."""
+    clock = FakeClock()
+    tracker = make_tracker(clock, protocol="kava")
+    player = play(tracker, clock, 4, duration=4.0)
+    player.ended(t=clock.now)
+    clock.now += RESET_AFTER
+    player.play(0.0, t=clock.now)
+    assert kava_names(tracker)[-1] == "REPLAY" and _x(tracker.queued()[-1])["eventIndex"] == 1
+
+
+def test_waiting_before_the_first_play_never_resets():
+    """Before PLAY there is no playing clock: a page left 60 s before the play keeps eventIndex 1, 2, 3..."""
+    clock = FakeClock()
+    tracker = make_tracker(clock, protocol="kava")
+    player = tracker.player("1_kava")
+    player.loaded(100.0, t=clock.now)
+    clock.now += 60
+    player.play(0.0, t=clock.now)
+    assert [_x(r)["eventIndex"] for r in tracker.queued()] == [1, 2, 3, 4]
+
+
+def test_the_first_timed_view_comes_after_exactly_ten_seconds_of_playing():
+    """No VIEW at 9.75 s of playing, one at 10 s (the clock starts at PLAY from zero)."""
+    clock = FakeClock()
+    tracker = make_tracker(clock, protocol="kava")
+    player = play(tracker, clock, 9.75, duration=100.0)
+    assert len(_views(tracker)) == 1
+    _run_for(player, clock, 0.25, 9.75)
+    assert len(_views(tracker)) == 2
+
+
+def test_positions_are_sent_to_the_millisecond_and_a_second_answer_changes_no_start_time():
+    """position is rounded to 3 decimals; sessionStartTime is the first answer's time, later answers do not move it."""
+    clock = FakeClock()
+    tracker = make_tracker(clock, protocol="kava")
+    player = play(tracker, clock, 1, duration=100.0)
+    player.kava.answered(1700000001, None)
+    player.kava.answered(1700000999, None)
+    player.seek(12.34567, t=clock.now)
+    seek = _x(tracker.queued()[-1])
+    assert seek["position"] == 12.346 and seek["targetPosition"] == 12.346
+    assert seek["sessionStartTime"] == 1700000001
+    player.flavor(1536.0, t=clock.now)  # a float bitrate: 1.5 kbps
+    assert _x(tracker.queued()[-1])["actualBitrate"] == 1.5

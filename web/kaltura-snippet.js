@@ -13,16 +13,20 @@
  *     seeking, seeked, timeupdate (at most one per 0.25 s per element), ended,
  *     waiting, loadedmetadata, ratechange, with the element's currentTime,
  *     duration, paused, ended, seeking and playbackRate at that moment;
- *   - clicks inside [data-kaltura-button], with the button's spec and entry id.
+ *   - clicks inside [data-kaltura-button], with the button's spec and entry id;
+ *   - the page's consent and erase events on document (a CMP's answer:
+ *     document.dispatchEvent(new CustomEvent("kaltura-web:consent", {detail: {state: "granted"}})),
+ *     and "kaltura-web:erase"), with detail.state; kept even beyond the cap.
  * Times are Date.now() / 1000 (Unix seconds).  Media events do not bubble, so the
  * listeners are capture-phase listeners on document: they see every element,
  * including ones parsed after the snippet ran.
  *
- * Inline the minified copy (below, 882 bytes) in <head> before the PyScript tag.
+ * Inline the minified copy (below, 1006 bytes) in <head> before the PyScript tag.
  */
 (function (w, d) {
   var q = (w.kalturaWebQueue = []);
-  var types = "play playing pause seeking seeked timeupdate ended waiting loadedmetadata ratechange click".split(" ");
+  var types = ("play playing pause seeking seeked timeupdate ended waiting loadedmetadata ratechange click " +
+               "kaltura-web:consent kaltura-web:erase").split(" ");
   q.t0 = Date.now() / 1000;
   q.dropped = 0;
 
@@ -30,6 +34,10 @@
     var el = e.target;
     var now = Date.now() / 1000;
     var r = { type: e.type, t: now };
+    if (e.type.indexOf("kaltura-web:") == 0) {
+      r.state = e.detail && e.detail.state; // the SDK replays it in order; never dropped
+      return q.push(r);
+    }
     if (e.type == "click") {
       el = el.closest && el.closest("[data-kaltura-button]");
       if (!el) return;
@@ -60,5 +68,5 @@
 })(window, document);
 
 /* minified (inline this in <script> in <head>):
-!function(w,d){var q=w.kalturaWebQueue=[],y="play playing pause seeking seeked timeupdate ended waiting loadedmetadata ratechange click".split(" ");q.t0=Date.now()/1e3;q.dropped=0;function f(e){var l=e.target,n=Date.now()/1e3,r={type:e.type,t:n};if(e.type=="click"){l=l.closest&&l.closest("[data-kaltura-button]");if(!l)return;r.button=l.getAttribute("data-kaltura-button");r.entryId=l.getAttribute("data-kaltura-entry-id")}else{if(!l.getAttribute||l.getAttribute("data-kaltura-entry-id")==null)return;if(e.type=="timeupdate"){if(n-(l._kwT||0)<.25)return;l._kwT=n}r.currentTime=l.currentTime;r.duration=l.duration;r.paused=l.paused;r.ended=l.ended;r.seeking=l.seeking;r.playbackRate=l.playbackRate}r.el=l;q.length<1e3?q.push(r):q.dropped++}y.forEach(function(n){d.addEventListener(n,f,!0)});q.stop=function(){y.forEach(function(n){d.removeEventListener(n,f,!0)})}}(window,document);
+!function(w,d){var q=w.kalturaWebQueue=[],y="play playing pause seeking seeked timeupdate ended waiting loadedmetadata ratechange click kaltura-web:consent kaltura-web:erase".split(" ");q.t0=Date.now()/1e3;q.dropped=0;function f(e){var l=e.target,n=Date.now()/1e3,r={type:e.type,t:n};if(!e.type.indexOf("kaltura-web:")){r.state=e.detail&&e.detail.state;return q.push(r)}if(e.type=="click"){l=l.closest&&l.closest("[data-kaltura-button]");if(!l)return;r.button=l.getAttribute("data-kaltura-button");r.entryId=l.getAttribute("data-kaltura-entry-id")}else{if(!l.getAttribute||l.getAttribute("data-kaltura-entry-id")==null)return;if(e.type=="timeupdate"){if(n-(l._kwT||0)<.25)return;l._kwT=n}r.currentTime=l.currentTime;r.duration=l.duration;r.paused=l.paused;r.ended=l.ended;r.seeking=l.seeking;r.playbackRate=l.playbackRate}r.el=l;q.length<1e3?q.push(r):q.dropped++}y.forEach(function(n){d.addEventListener(n,f,!0)});q.stop=function(){y.forEach(function(n){d.removeEventListener(n,f,!0)})}}(window,document);
 */

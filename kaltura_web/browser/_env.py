@@ -15,8 +15,8 @@ import random
 import sys
 import time
 
-from ._convert import is_nullish, to_js
-from ._runtime import IN_BROWSER, IS_MICROPYTHON, js, need_browser
+from ._convert import call_js, is_nullish, to_js
+from ._runtime import IN_BROWSER, IS_MICROPYTHON, JsException, js, need_browser
 
 ERROR_EVENT = "kaltura-web:error"  # dispatched on window when there is no tracker to report to
 
@@ -81,6 +81,60 @@ def local_storage():
         return None
     storage = js.window.localStorage
     return None if is_nullish(storage) else storage
+
+
+def storage_item(key):
+    """The text localStorage keeps under ``key``, or None (missing, no
+    storage, or storage blocked)."""
+    try:
+        storage = local_storage()
+        value = None if storage is None else call_js(storage, "getItem", key)
+    except JsException:
+        return None
+    return None if is_nullish(value) else str(value)
+
+
+def storage_keys():
+    """Every key of localStorage ([] when it is missing or blocked)."""
+    try:
+        storage = local_storage()
+        if storage is None:
+            return []
+        keys = []
+        for i in range(int(storage.length)):
+            key = call_js(storage, "key", i)
+            if not is_nullish(key):
+                keys.append(str(key))
+    except JsException:
+        return []
+    return keys
+
+
+def set_storage_item(key, value):
+    """``localStorage.setItem(key, value)`` (None: ``removeItem``); False
+    when the storage is missing, blocked or full."""
+    try:
+        storage = local_storage()
+        if storage is None:
+            return False
+        if value is None:
+            call_js(storage, "removeItem", key)
+        else:
+            call_js(storage, "setItem", key, value)
+    except JsException:
+        return False
+    return True
+
+
+def privacy_signal():
+    """True when the browser sends Global Privacy Control
+    (``navigator.globalPrivacyControl === true``) or Do Not Track
+    (``navigator.doNotTrack == "1"``)."""
+    need_browser()
+    navigator = js.navigator
+    gpc = getattr(navigator, "globalPrivacyControl", None)
+    dnt = getattr(navigator, "doNotTrack", None)
+    return gpc is True or (not is_nullish(dnt) and str(dnt) == "1")
 
 
 def web_locks():

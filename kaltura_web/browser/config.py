@@ -14,7 +14,8 @@ CONFIG_KEYS = ("partnerId", "ks", "ksProvider", "ksUrl", "serviceUrl", "analytic
                "kalturaApplication", "kalturaApplicationVer", "uiconfId", "widgetId", "clientVer",
                "userId", "virtualEventId", "referrer", "pageType", "pageName", "pageValue",
                "pageInfo", "entryId", "pageLoad", "instrument", "storage", "maxQueue",
-               "storageBudget", "tabs", "protocol", "quartiles", "deliveryType", "timeupdateGate")
+               "storageBudget", "tabs", "protocol", "quartiles", "deliveryType", "timeupdateGate",
+               "consent", "respectGPC", "anonymous", "observe")
 # <body data-kaltura-*> attribute -> configuration key
 BODY_ATTRIBUTES = (("data-kaltura-page-type", "pageType"), ("data-kaltura-page-name", "pageName"),
                    ("data-kaltura-page-value", "pageValue"), ("data-kaltura-page-info", "pageInfo"),
@@ -65,6 +66,9 @@ def ks_provider(config):
             raise TypeError("ksProvider must be callable")
         return provider
     url = config.get("ksUrl")
+    if url and config.get("anonymous") is True:  # a KS without a user
+        base, mark, fragment = url.partition("#")
+        url = base + ("&" if "?" in base else "?") + "anonymous=1" + mark + fragment
     if url:
         async def fetch_ks():
             resp = await _env.fetch(url, {"cache": "no-store", "credentials": "same-origin"})

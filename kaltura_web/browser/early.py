@@ -5,7 +5,8 @@ in the page's ``<head>``): a few hundred bytes of JavaScript that, while the
 Python runtime downloads and starts, records media events of
 ``video/audio[data-kaltura-entry-id]`` and clicks on ``[data-kaltura-button]``
 into ``window.kalturaWebQueue``, each with ``Date.now()/1000`` and the
-element's state at that moment.
+element's state at that moment, and the page's ``kaltura-web:consent`` (with
+its ``detail.state``) and ``kaltura-web:erase`` events on ``document``.
 
 ``take()`` stops the snippet (its listeners are removed) and returns its
 records; ``KalturaWeb`` replays them through the core in order with their
@@ -24,6 +25,7 @@ from ._convert import attribute, is_nullish
 from ._guard import guard
 
 QUEUE_NAME = "kalturaWebQueue"
+PAGE_EVENTS = {"kaltura-web:consent": "consent", "kaltura-web:erase": "erase"}  # event -> record kind
 
 # recorded element state -> attribute names the media handlers read
 STATE_KEYS = ("currentTime", "duration", "paused", "ended", "seeking", "playbackRate")
@@ -84,7 +86,10 @@ def take(window=None):
         if not kind or t is None:
             continue
         record = {"type": kind, "t": float(t), "element": _get(raw, "el")}
-        if kind == "click":
+        if kind in PAGE_EVENTS:
+            record["kind"] = PAGE_EVENTS[kind]
+            record["state"] = _get(raw, "state")
+        elif kind == "click":
             record["kind"] = "click"
             record["spec"] = str(_get(raw, "button") or "")
             entry = _get(raw, "entryId")
@@ -103,13 +108,40 @@ def take(window=None):
     return Early(t0, records, dropped)
 
 
+def _page_event(runtime, record):
+    """Consent or erase, as the page said it before the SDK started: done now,
+    at its place among the other records (a consent state that is not one
+    becomes an ``early-replay-failed`` diagnostic through the guard)."""
+    if record["kind"] == "consent":
+        runtime.set_consent(record["state"])
+    else:
+        runtime.erase()
+    return True
+
+
+def replay_page_events(runtime, early):
+    """Replay only the consent and erase records (a page that instruments
+    nothing); they leave ``early.records``.  Returns how many were replayed."""
+    mine = [r for r in early.records if r["kind"] in ("consent", "erase")]
+    early.records = [r for r in early.records if r["kind"] not in ("consent", "erase")]
+    count = 0
+    for record in mine:
+        if guard(_page_event, runtime.tracker, "early %s replay" % record["type"],
+                 diag.EARLY_REPLAY_FAILED)(runtime, record):
+            count += 1
+    return count
+
+
 def replay(runtime, early):
     """Feed ``early``'s records to ``runtime`` (a KalturaWeb) in order.
 
     Media records go to the attachment of their element (elements the SDK
     does not instrument are skipped); clicks go through ``runtime.button``
-    with their own time.  Returns how many records were replayed."""
+    with their own time; consent and erase records change the consent or
+    erase at their place in the order.  Returns how many records were replayed."""
     def replay_one(record):
+        if record["kind"] in ("consent", "erase"):
+            return _page_event(runtime, record)
         if record["kind"] == "click":
             if not record["spec"]:
                 return False

@@ -10,7 +10,12 @@ and the stored queue is read right after the ready event
 edge modules are imported when a page needs them (``storage``/``tabs`` only
 for a localStorage queue).  Start-up sets the performance marks
 ``kaltura_web:start``, ``:imported``, ``:config``, ``:instrumented``,
-``:ready``, ``:storage``, ``:ks`` and ``:first-beacon``."""
+``:ready``, ``:storage``, ``:ks`` and ``:first-beacon``.
+
+Consent (``"consent"``, ``"respectGPC"``, the ``kaltura-web:consent`` and
+``kaltura-web:erase`` events, ``set_consent``/``erase``) is ``consent.py``;
+``"anonymous": true`` sends no userId, asks ``ksUrl`` for a KS without a
+user and keeps the queue in a namespace of its own."""
 
 import sys
 
@@ -21,7 +26,7 @@ from . import _env
 from ._convert import attribute as _attr, is_nullish
 from ._guard import guard
 from ._proxies import ProxyOwner
-from ._timers import eagerly, spawn
+from ._timers import eagerly
 from .config import BODY_ATTRIBUTES, CONFIG_ELEMENT_ID, CONFIG_KEYS, read_config  # noqa: F401 (re-exported)
 from .config import ks_provider as _ks_provider
 
@@ -52,8 +57,14 @@ def _default_store(config, store, scan_later=False):
         from .storage import LocalStorageStore
 
         store = LocalStorageStore(config.get("partnerId"), config.get("userId"),
-                                  budget=config.get("storageBudget"), scan_later=scan_later)
+                                  budget=config.get("storageBudget"), scan_later=scan_later,
+                                  anonymous=_anonymous(config))
     return store
+
+
+def _anonymous(config):
+    """``"anonymous": true``: no userId, no KS user, no referrer query, a namespace of its own."""
+    return config.get("anonymous") is True
 
 
 def create_tracker(config, store=None):
@@ -64,6 +75,7 @@ def create_tracker(config, store=None):
     if partner_id is None:
         raise ValueError("kaltura_web: partnerId is required in the configuration")
     store = _default_store(config, store)
+    from .consent import start_consent
 
     def on_event(data):
         _env.dispatch(_env.window(), EVENT_EVENT, data)
@@ -80,13 +92,14 @@ def create_tracker(config, store=None):
     tracker = Tracker(partner_id, clock=_env.now, rng=_env.make_rng(), ks=config.get("ks") or None,
                       application=config.get("kalturaApplication"),
                       uiconf_id=config.get("uiconfId"), widget_id=config.get("widgetId"),
-                      user_id=config.get("userId") or None,
+                      user_id=None if _anonymous(config) else config.get("userId") or None,
                       application_version=config.get("kalturaApplicationVer"),
                       virtual_event_id=config.get("virtualEventId"),
                       client_ver=config.get("clientVer") or BROWSER_CLIENT_VER,
                       referrer=config.get("referrer") or _env.page_url(),
                       store=store, ks_provider=_ks_provider(config), on_event=on_event,
-                      on_diagnostic=on_diagnostic, **options)
+                      on_diagnostic=on_diagnostic, consent=start_consent(config),
+                      anonymous=_anonymous(config), **options)
     if _is_local(store) and store.diagnose is None:
         store.diagnose = tracker.diagnose  # built before the tracker: what it loses is reported
     return tracker
@@ -114,6 +127,9 @@ def create_runtime(config, store=None, transport=None, scan_later=False):
         from .tabs import TabCoordinator  # one sender tab per namespace (docs/storage.md)
         tabs = TabCoordinator(tracker, store, sender)  # started by open_store
     runtime = KalturaWeb(config, tracker, sender, tabs)
+    from .consent import PageConsent
+
+    runtime.privacy = PageConsent(runtime, persist=_is_local(store))
     if scan_later:
         sender.loading = True
     else:
@@ -137,6 +153,27 @@ class KalturaWeb:
         self.early = None  # what the early-event snippet recorded (early.Early) or None
         self.early_report = {"snippet": False, "replayed": 0, "reconstructed": []}
         self.store_open = False  # the stored queue has been read (open_store)
+        self.privacy = None  # consent.PageConsent: the consent key, the other tabs
+        self.watcher = None  # dom_watch.DomWatch: automatic instrumentation follows the DOM
+
+    # -- consent and erasure (consent.py) ------------------------------------------
+    @property
+    def consent(self):
+        """``"granted"``, ``"pending"`` or ``"denied"``."""
+        return self.tracker.consent
+
+    def set_consent(self, state):
+        """What a ``kaltura-web:consent`` event does: ``"granted"`` sends what
+        was held (and is remembered on this origin), ``"pending"`` holds new
+        beacons in memory, ``"denied"`` discards everything and erases the
+        stored queue, in every tab of the origin."""
+        return self.privacy.set(state) if self.privacy is not None else self.tracker.set_consent(state)
+
+    def erase(self):
+        """What a ``kaltura-web:erase`` event does: remove every stored record
+        and key of the SDK on this origin, and the beacons in memory, in every
+        tab.  Returns how many beacons this tab discarded."""
+        return self.privacy.erase() if self.privacy is not None else self.tracker.erase()
 
     # -- the stored queue ----------------------------------------------------
     def open_store(self):
@@ -168,6 +205,8 @@ class KalturaWeb:
         listen(win, "offline", lambda e: self.set_online(False))
         listen(win, "pagehide", lambda e: self.flush_now())
         listen(doc, "visibilitychange", self._on_visibility)
+        if self.privacy is not None:
+            self.privacy.listen(self._owner)
 
     def set_online(self, online):
         self.tracker.set_online(online)
@@ -213,6 +252,9 @@ class KalturaWeb:
             new.append(handle)
         if not self._owner.listens("click"):
             self._owner.listen(_env.document(), "click", self._on_click)
+        if self.config.get("observe", True) is not False:
+            from .dom_watch import watch  # media added or removed later (dom_watch.py)
+            watch(self, root, new)
         return new
 
     def catch_up(self, handles, early=None):
@@ -319,6 +361,8 @@ class KalturaWeb:
 
     def stop(self):
         """Detach everything and remove the page listeners (tests, SPA teardown)."""
+        if self.watcher is not None:
+            self.watcher.stop()
         for a in self.attachments:
             a.detach()
         self.attachments = []
@@ -361,8 +405,9 @@ async def start(config=None, instrument=None, page_load=None, store=None, transp
         _env.mark("ks")
     elif tracker.ks_provider is not None:
         # never send a user's beacons without the KS: held until it comes, asked for meanwhile
+        # (once consent is granted: without it the page makes no request at all)
         sender.held = True
-        spawn(sender.first_ks(), tracker, "first KS")
+        runtime.privacy.ask_ks_when_granted()
     instrumenting = instrument if instrument is not None else config.get("instrument", True)
     early = _early.take()  # stops the snippet; records of elements not instrumented wait for attach()
     runtime.early = early
@@ -372,6 +417,8 @@ async def start(config=None, instrument=None, page_load=None, store=None, transp
         runtime.page_load(t=t0)
     if instrumenting:
         runtime.catch_up(handles, early)
+    elif early is not None:
+        _early.replay_page_events(runtime, early)  # consent and erase, in order
     _env.mark("instrumented")
     tracker.engine.resume(tracker.clock())
     runtime.ready_at = _env.perf_now()

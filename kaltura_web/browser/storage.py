@@ -85,8 +85,8 @@ class LocalStorageStore(Store):
     letter a full storage cannot keep."""
 
     def __init__(self, partner_id, user_id=None, storage=None, prefix=PREFIX,
-                 budget=DEFAULT_BUDGET, tab=None, diagnose=None, scan_later=False):
-        self._ns = Namespace(partner_id, user_id, prefix)
+                 budget=DEFAULT_BUDGET, tab=None, diagnose=None, scan_later=False, anonymous=False):
+        self._ns = Namespace(partner_id, None if anonymous else user_id, prefix, anonymous)
         self.namespace = self._ns.name
         self._storage = storage
         self.diagnose = diagnose
@@ -410,6 +410,14 @@ class LocalStorageStore(Store):
         """Forget this namespace's queues, contexts and dead letters."""
         for key in self._keys():
             if self._ns.owns(key):
+                self.remove_item(key)
+        self._reset()
+
+    def erase(self):
+        """Remove every key of the SDK on this origin: every namespace (other
+        partners and users too), the lease, the consent key (``Store.erase``)."""
+        for key in self._keys():
+            if self._ns.is_sdk_key(key):
                 self.remove_item(key)
         self._reset()
 

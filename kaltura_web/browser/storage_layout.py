@@ -1,6 +1,7 @@
 """What ``LocalStorageStore`` keeps under which key, and how a record is packed.
 
-Layout (``<ns>`` is ``kaltura_web:<partner>:<user or ->``, see docs/storage.md):
+Layout (``<ns>`` is ``kaltura_web:<partner>:<user or ->``, or
+``kaltura_web:<partner>:%anon`` for an anonymous page; see docs/storage.md):
 
 ``<ns>:q:<queue>:<seq>.<tab>``  one queued record (compact JSON, the fields
                                 shared by many beacons replaced by ``"x"``)
@@ -12,6 +13,10 @@ Layout (``<ns>`` is ``kaltura_web:<partner>:<user or ->``, see docs/storage.md):
                                 record of a page
 ``<ns>:dead:<queue>``           the last dead letters (JSON list)
 ``<ns>:lease``                  the cross-tab sender lease (fallback only)
+``kaltura_web:consent``         ``granted`` once the visitor granted consent
+                                (pending and denied are never written)
+``kaltura_web:signal``          written and removed at once: tells the other
+                                tabs ``denied:<nonce>`` or ``erase:<nonce>``
 
 Text in, text out: nothing here touches a storage.  Records sort by
 ``(seq, tab)``.
@@ -19,7 +24,10 @@ Text in, text out: nothing here touches a storage.  Records sort by
 
 import json
 
-PREFIX = "kaltura_web"
+PREFIX = "kaltura_web"  # consent.py writes the consent and signal keys under it too
+# the user part of an anonymous page's namespace: quoting makes "%" of any
+# user id "%25", so no user id can name it (nor "-", a page without a user)
+ANONYMOUS = "%anon"
 # record fields shared by many beacons; a record stored before a key was added
 # simply lacks it (its context has fewer pairs) and still encodes
 CONTEXT_KEYS = ("p", "u", "c", "r", "a", "w", "ui", "av", "ve")
@@ -82,9 +90,15 @@ def parse_list(raw):
 class Namespace:
     """The keys of one partner and user: ``name`` is ``<ns>``."""
 
-    def __init__(self, partner_id, user_id=None, prefix=PREFIX):
-        self.name = "%s:%s:%s" % (prefix, _quote_part(partner_id),
-                                  _quote_part(user_id) if user_id else "-")
+    def __init__(self, partner_id, user_id=None, prefix=PREFIX, anonymous=False):
+        self.prefix = prefix
+        user = ANONYMOUS if anonymous else (_quote_part(user_id) if user_id else "-")
+        self.name = "%s:%s:%s" % (prefix, _quote_part(partner_id), user)
+
+    def is_sdk_key(self, key):
+        """True for every key of the SDK on the origin (any partner or user,
+        the consent key): what ``erase`` removes."""
+        return key.startswith(self.prefix + ":")
 
     def owns(self, key):
         """True for every key of this namespace."""

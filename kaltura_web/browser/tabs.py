@@ -25,6 +25,10 @@ only enqueue.
   flight by a tab that closed mid-send: they are sent again (the collector, like
   Kaltura, stores the repeat and marks it ``duplicate_of``).
 
+Consent (``consent.py``): a tab without it writes no lease and sends
+nothing even with the role; a denial or ``erase()`` in one tab reaches the
+others through the ``kaltura_web:signal`` key, which ``PageConsent`` watches.
+
 The callbacks run under the guard (``_guard``); the only failures caught here
 are localStorage refusing a lease or housekeeping step (blocked, full): a
 ``tab-fallback`` diagnostic, and the coordination goes on.  A Web Locks
@@ -33,6 +37,7 @@ throws): this tab then falls back to the lease.
 """
 
 from ..core import diagnostics as diag
+from ..core.validation import GRANTED
 from . import _env
 from ._convert import is_nullish
 from ._proxies import ProxyOwner
@@ -188,7 +193,10 @@ class TabCoordinator:
 
     def _lease_step(self):
         """Take the lease when it is ours, missing or expired (and confirm it
-        a moment later); give the role up when another tab holds it."""
+        a moment later); give the role up when another tab holds it.  Without
+        consent nothing is written: the lease lapses, a consenting tab takes it."""
+        if self.tracker.consent != GRANTED:
+            return
         holder, expiry = self._read_lease()
         now = self._now_ms()
         if holder == self.store.tab or holder is None or expiry <= now:

@@ -241,6 +241,16 @@ class Store:
         with self._lock:
             return self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
 
+    def erase_user(self, user_id: str) -> int:
+        """Delete every stored event of ``user_id`` (the ``user_id`` column:
+        the event's userId, else its KS user); returns how many.  The freed
+        pages are overwritten (secure_delete), so the text leaves the file."""
+        with self._lock:
+            self._conn.execute("PRAGMA secure_delete=ON")
+            deleted = self._conn.execute("DELETE FROM events WHERE user_id = ?", (str(user_id),)).rowcount
+        self._bump()
+        return deleted
+
     def reset(self) -> None:
         with self._lock:
             self._conn.execute("DELETE FROM events")

@@ -15,12 +15,19 @@ evicted leave the in-memory queue too (except one in flight, whose answer is
 still coming), so memory and storage agree.  Several engines (browser tabs)
 may share one store: ``reload(now)`` re-reads it, ``adopt``/``forget`` apply
 one record another engine stored or removed.
+
+Consent (``set_consent``, ``consent.ConsentGate``) stands in front of all
+this: while it is pending records are held in memory only, while it is
+denied they are dropped; neither writes to the store nor sends.
 """
 
 from . import diagnostics as diag
+from .consent import ConsentGate
 from .encoding import ACCEPTED, AUTH, BAD_BEACON, CONFIG, QUEUES, worst_outcome
 from .ports import MemoryStore
 from .retry import RetryPolicy
+from .validation import DENIED, GRANTED, PENDING
+from .validation import consent as _check_consent
 from .validation import ks as _check_ks
 
 DEFAULT_MAX_QUEUE = 1000
@@ -52,16 +59,19 @@ class _Queue:
         return self.batch[0] if self.batch else None
 
 
-class DeliveryEngine:
+class DeliveryEngine(ConsentGate):
     """The queues of one tracker.  ``store``: a ``ports.Store`` (default in
     memory); ``retry``: the ``RetryPolicy``; ``diagnostics``: called as
-    ``(code, message, details, lost, count)`` for each runtime problem."""
+    ``(code, message, details, lost, count)`` for each runtime problem;
+    ``consent``: the consent state it starts in."""
 
-    def __init__(self, store=None, max_queue=DEFAULT_MAX_QUEUE, diagnostics=None, retry=None):
+    def __init__(self, store=None, max_queue=DEFAULT_MAX_QUEUE, diagnostics=None, retry=None,
+                 consent=GRANTED):
         if type(max_queue) is not int or max_queue < 1:
             raise ValueError("max_queue must be a positive integer, got %r" % (max_queue,))
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise TypeError("retry must be a RetryPolicy, got %s" % type(retry).__name__)
+        _check_consent(consent)
         self.retry = retry if retry is not None else RetryPolicy()
         self.store = store if store is not None else MemoryStore()
         self.max_queue = max_queue
@@ -76,9 +86,15 @@ class DeliveryEngine:
         self.accepted = 0
         self.store_failed = False
         self.on_enqueue = None  # called after each enqueue (drivers wake up on it)
+        self.consent = GRANTED
+        self.held = []  # records kept in memory while consent is pending, oldest first
+        self.discarded = 0  # records discarded because consent was denied (or by erase)
+        self.abandoned = set()  # ids of records in flight when the queues were erased
         self.queues = {}
         for name in QUEUES:
             self.queues[name] = _Queue(name, self._load(name))
+        if consent != GRANTED:
+            self.set_consent(consent, 0.0)  # denied: nothing stored is kept either
 
     # -- store access that never raises ------------------------------------
     def _report(self, code, message, lost=None, count=1, **details):
@@ -86,8 +102,8 @@ class DeliveryEngine:
             self._diag(code, message, details, lost, count)
 
     def _store_call(self, method, *args):
-        if self.store_failed:
-            return None
+        if self.store_failed or (self.consent == DENIED and method != "load"):
+            return None  # denied: nothing is ever written
         try:
             return getattr(self.store, method)(*args)
         except Exception as exc:  # quota, storage disabled, disk errors
@@ -102,9 +118,10 @@ class DeliveryEngine:
 
     # -- public API --------------------------------------------------------
     def pending(self, queue=None):
+        """Records not delivered yet: queued, and held while consent is pending."""
         if queue is not None:
-            return len(self.queues[queue].items)
-        return sum(len(q.items) for q in self.queues.values())
+            return len(self.queues[queue].items) + self._held_in(queue)
+        return sum(len(q.items) for q in self.queues.values()) + len(self.held)
 
     def records(self, queue):
         return list(self.queues[queue].items)
@@ -114,8 +131,15 @@ class DeliveryEngine:
         return list(self.queues[queue].batch)
 
     def enqueue(self, record, now):
-        """Persist ``record`` then queue it; overflow drops the oldest."""
+        """Persist ``record`` then queue it; overflow drops the oldest.  Consent
+        pending: hold it in memory only; denied: drop it (``discarded``)."""
         q = self.queues[record["k"]]
+        if self.consent != GRANTED:
+            if self.consent == PENDING:
+                self._hold(q, record)
+            else:
+                self.discarded += 1
+            return
         q.items.append(record)
         evicted = self._store_call("append", q.name, record)
         if evicted:
@@ -163,8 +187,10 @@ class DeliveryEngine:
         others join the queues, records others removed (accepted, evicted)
         leave them; the store's FIFO order is kept.  The records in flight
         (the batch) stay at the head and records kept in memory only stay at the tail.
-        Returns the number of records added."""
+        Returns the number of records added (none while consent is denied)."""
         added = 0
+        if self.consent == DENIED:
+            return added
         for q in self.queues.values():
             if self.store_failed:
                 return added
@@ -202,7 +228,7 @@ class DeliveryEngine:
         """A record another tab stored in the shared store: queue it (no
         store write).  Returns True if it was new here."""
         q = self.queues.get(record.get("k"))
-        if q is None:
+        if q is None or self.consent == DENIED:
             return False
         rid = record["i"]
         for r in q.items:
@@ -230,7 +256,7 @@ class DeliveryEngine:
         records, at most ``limits[queue]`` of them (default 1).  The batch is
         in flight until ``settle_batch``."""
         out = []
-        if not self.online:
+        if not self.online or self.consent != GRANTED:
             return out
         for q in self.queues.values():
             if q.in_flight is not None or not q.items:
@@ -318,7 +344,10 @@ class DeliveryEngine:
                 self._report(diag.RETRIES_EXHAUSTED, "retries used up; waiting for a trigger", queue=q.name, reason=reason)
 
     def next_wakeup(self):
-        """The earliest time a waiting queue becomes due, or None."""
+        """The earliest time a waiting queue becomes due, or None (also while
+        consent is not granted: nothing is sent then)."""
+        if self.consent != GRANTED:
+            return None
         dues = [q.due for q in self.queues.values()
                 if q.items and q.in_flight is None and q.state in (WAITING, STALLED)]
         return min(dues) if dues else None

@@ -28,7 +28,10 @@ RETRIES_EXHAUSTED = "retries-exhausted"  # waiting for a trigger (online, new be
 KS_REJECTED = "ks-rejected"  # delivery paused until a new KS
 KS_PROVIDER_FAILED = "ks-provider-failed"
 STRAY_ANSWER = "stray-answer"  # an answer for a beacon that is not in flight
-HOOK_FAILED = "hook-failed"  # on_event / on_enqueue / on_diagnostic raised
+HOOK_FAILED = "hook-failed"  # on_event / on_enqueue / on_diagnostic / on_consent raised
+CONSENT_DENIED = "consent-denied"  # held and queued beacons discarded, the stored queue erased
+ERASED = "erased"  # erase(): the stored queue, its keys and the beacons in memory removed
+CONSENT_INVALID = "consent-invalid"  # a kaltura-web:consent event without a valid state (ignored)
 
 # -- edges --------------------------------------------------------------------
 SDK_ERROR = "sdk-error"  # the SDK's own code failed inside an event handler

@@ -295,7 +295,7 @@ class KavaReporter:
         tracker = self.tracker
         live = is_live_duration(session.duration) and session.duration is not None
         pairs = [("eventIndex", self.index),
-                 ("position", 0.0 if name == "IMPRESSION" else seconds3(session.position)),
+                 ("position", seconds3(session.position)),
                  ("playbackType", "live" if live else "vod"),
                  ("deliveryType", tracker.delivery_type),
                  ("playbackSpeed", session.rate)]

@@ -50,6 +50,14 @@ class Store:
         """The dead letters of ``queue``, oldest first: ``[{"record", "reason"}]``."""
         raise NotImplementedError
 
+    def erase(self):
+        """Forget everything the SDK keeps here: every queue, every dead letter,
+        every other key (a browser store: every key of the SDK on the origin,
+        whatever its partner or user).  Consent denied and ``erase()`` call it.
+        A store without it is emptied queue by queue through ``load`` and
+        ``drop_oldest`` (its dead letters stay)."""
+        raise NotImplementedError
+
 
 class MemoryStore(Store):
     """A Store in memory: the engine's default, and the reference for tests."""
@@ -80,6 +88,10 @@ class MemoryStore(Store):
 
     def dead_letters(self, queue):
         return list(self.dead.get(queue, []))
+
+    def erase(self):
+        self.queues = {}
+        self.dead = {}
 
 
 class Response:

@@ -21,6 +21,7 @@ ends when a beacon is accepted, so a KS that expires later is asked for again.
 from . import diagnostics as diag
 from .encoding import ACCEPTED, AUTH, STATS, classify, classify_batch, encode_head, worst_outcome
 from .ports import NETWORK, Response, TransportError, as_answer
+from .validation import GRANTED
 
 KEEPALIVE_BUDGET = 64 * 1024  # browsers refuse more keepalive body bytes in flight
 
@@ -74,7 +75,8 @@ class SenderCore:
         return self.tracker.ks_provider
 
     def due(self, now=None):
-        """Requests to send now: at most one per endpoint queue.  A stats.collect
+        """Requests to send now: at most one per endpoint queue (none while
+        consent is not granted: ``consent.py``).  A stats.collect
         backlog goes out as ordered multirequests (up to the tracker's
         ``batch_size`` beacons and ``MAX_BATCH_BYTES``), a single beacon as
         itself.  A record that cannot be encoded is dead-lettered here and
@@ -103,6 +105,9 @@ class SenderCore:
         return the ``Step``."""
         now = self.tracker.clock() if now is None else now
         status, headers, body, said = _unpack(as_answer(answer))
+        if self.engine.take_answer(request.beacon_id):  # sent before consent was denied or erase()
+            return Step(classify(status, body)[0],
+                        note="answer to a request sent before the queue was erased: ignored")
         batch = self.engine.in_flight(request.queue)
         if not batch or batch[0]["i"] != request.beacon_id:
             self.tracker.diagnose(diag.STRAY_ANSWER, "answer for a beacon not in flight",
@@ -155,8 +160,8 @@ class SenderCore:
         multirequests (one request keeps their order), then trackEvent one
         by one.  Records whose id is in ``exclude`` (already in a keepalive
         request) are left out; nothing leaves the queue until an answer says
-        it was accepted (``acknowledge``).  Offline: none."""
-        if not self.engine.online:
+        it was accepted (``acknowledge``).  Offline, or consent not granted: none."""
+        if not self.engine.online or self.engine.consent != GRANTED:
             return []
         tracker = self.tracker
         stats, track = [], []

@@ -20,7 +20,8 @@ from .quartiles import RULES as QUARTILE_RULES
 from .retry import RetryPolicy
 from .sender import KEEPALIVE_BUDGET, SenderCore, mask_ks, response_of
 from .session import PlaybackSession
-from .validation import MAX_SECONDS, MAX_TIME, hook, identifier, seconds, text, timestamp, url
+from .validation import GRANTED, MAX_SECONDS, MAX_TIME, flag, hook, identifier, seconds, text, timestamp, url
+from .validation import consent as _check_consent
 from .validation import ks as _check_ks
 
 DEFAULT_SERVICE_URL = "https://www.kaltura.com/api_v3"
@@ -54,6 +55,12 @@ class Tracker:
     a quartile a seek jumped over, the default) or ``"kava"`` (Player v7's
     rule).  ``delivery_type``: KAVA's ``deliveryType`` (``url`` for a
     progressive file, ``hls``, ``dash``).
+
+    Privacy: ``consent`` is ``"granted"`` (the default), ``"pending"``
+    (beacons kept in memory only, nothing stored or sent) or ``"denied"``
+    (nothing kept, the stored queue erased); see ``set_consent`` and
+    ``core/consent.py``.  ``anonymous=True`` sends no ``userId`` (do not give
+    ``user_id``) and no query string or fragment of the ``referrer``.
     """
 
     def __init__(self, partner_id, clock, rng, service_url=DEFAULT_SERVICE_URL,
@@ -62,7 +69,7 @@ class Tracker:
                  store=None, max_queue=DEFAULT_MAX_QUEUE, on_event=None, on_diagnostic=None,
                  protocol=None, batch_size=DEFAULT_BATCH_SIZE, retry=None, user_id=None,
                  widget_id=None, application_version=None, virtual_event_id=None, quartiles="guide",
-                 delivery_type="url"):
+                 delivery_type="url", consent=GRANTED, anonymous=False):
         # every argument is checked before anything is built: a wrong one changes nothing
         partner_id = identifier(partner_id, "partner_id")
         if not callable(clock):
@@ -88,10 +95,17 @@ class Tracker:
             raise ValueError("protocol must be one of %s, got %r" % (", ".join(PROTOCOLS), protocol))
         if quartiles not in QUARTILE_RULES:
             raise ValueError("quartiles must be one of %s, got %r" % (", ".join(QUARTILE_RULES), quartiles))
+        _check_consent(consent)
+        self.anonymous = flag(anonymous, "anonymous")
+        if anonymous and user_id is not None:
+            raise ValueError("anonymous=True sends no userId: give user_id or anonymous=True, not both")
+        referrer = text(referrer, "referrer")
+        if anonymous and referrer is not None:
+            referrer = _without_query(referrer)
         self.delivery_type = text(delivery_type, "delivery_type", optional=False, blank=False)
         self.application = text(application, "application")
         self.context = {"u": uiconf_id, "c": text(client_ver, "client_ver"),
-                        "r": text(referrer, "referrer"), "a": self.application,
+                        "r": referrer, "a": self.application,
                         "w": text(widget_id, "widget_id", blank=False),
                         "ui": text(user_id, "user_id", blank=False),
                         "av": text(application_version, "application_version"),
@@ -111,7 +125,8 @@ class Tracker:
         self.quartiles = quartiles
         self._page_id = None  # KAVA's page part of a session id, made when first needed
         self._kava = {}  # KAVA session id -> its reporter (answers carry sessionStartTime)
-        self.engine = DeliveryEngine(store, max_queue, self.diagnose, retry)
+        self.on_consent = None  # an edge's hook: called as (state, previous) after each change
+        self.engine = DeliveryEngine(store, max_queue, self.diagnose, retry, consent)
         self.sender_core = SenderCore(self)
         self.players = []
         if ks is not None:
@@ -164,6 +179,39 @@ class Tracker:
 
     def set_online(self, online):
         self.engine.set_online(online, self.clock())
+
+    # -- consent and erasure (core/consent.py) ---------------------------------
+    @property
+    def consent(self):
+        """``"granted"``, ``"pending"`` or ``"denied"``."""
+        return self.engine.consent
+
+    def set_consent(self, state):
+        """Change the consent: ``"granted"`` queues and sends what was held,
+        in order with its original times; ``"pending"`` holds new beacons in
+        memory only (nothing stored or sent); ``"denied"`` discards what is
+        held and queued, erases the store and keeps nothing from then on (a
+        ``consent-denied`` diagnostic gives the count).  Returns how many
+        beacons were moved or discarded."""
+        _check_consent(state)
+        previous = self.engine.consent
+        count = self.engine.set_consent(state, self.clock())
+        if state != previous and self.on_consent is not None:
+            try:
+                self.on_consent(state, previous)
+            except Exception as exc:
+                self.diagnose(diag.HOOK_FAILED, "on_consent hook raised", {"error": repr(exc)})
+        return count
+
+    def erase(self):
+        """Remove every stored record and key of the store (``Store.erase``)
+        and every beacon in memory; the consent does not change.  Returns how
+        many beacons were discarded."""
+        return self.engine.erase(self.clock())
+
+    def held(self):
+        """The beacons held in memory while consent is pending, oldest first."""
+        return list(self.engine.held)
 
     # -- playback ---------------------------------------------------------
     def player(self, entry_id, ready=True):
@@ -307,6 +355,11 @@ class Tracker:
         for q in QUEUES:
             out.extend(self.engine.records(q))
         return out
+
+
+def _without_query(address):
+    """``address`` without its query string and fragment."""
+    return address.split("#", 1)[0].split("?", 1)[0]
 
 
 def _answer_json(body):

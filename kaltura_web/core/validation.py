@@ -13,6 +13,12 @@ MAX_ID = 2147483647  # Kaltura ids (partner, uiconf) are 32-bit signed integers
 MAX_SECONDS = MAX_ID  # the largest position or duration a beacon may carry (68 years)
 MAX_TIME = 4294967295  # the largest eventTimestamp (Unix seconds, year 2106)
 _DIGITS = "0123456789"
+# consent states: granted sends (the default), pending keeps beacons in memory only,
+# denied discards them and erases the stored queue (``delivery.DeliveryEngine.set_consent``)
+GRANTED = "granted"
+PENDING = "pending"
+DENIED = "denied"
+CONSENT_STATES = (GRANTED, PENDING, DENIED)
 
 
 def encodable(value) -> bool:
@@ -86,6 +92,22 @@ def url(value, what):
     if not host or host.startswith(":") or not encodable(value):
         raise ValueError("%s must be an http(s) URL with a host, got %s" % (what, _show(value)))
     return value.rstrip("/")
+
+
+def consent(value, what="consent"):
+    """A consent state: "granted", "pending" or "denied"."""
+    if type(value) is not str:
+        raise TypeError("%s must be a string, got %s" % (what, type(value).__name__))
+    if value not in CONSENT_STATES:
+        raise ValueError("%s must be one of %s, got %s" % (what, ", ".join(CONSENT_STATES), _show(value)))
+    return value
+
+
+def flag(value, what):
+    """True or False, nothing else (not 1, not "yes")."""
+    if value is not True and value is not False:
+        raise TypeError("%s must be True or False, got %s" % (what, _show(value)))
+    return value
 
 
 def hook(value, what):

@@ -2,6 +2,7 @@
 
 Each queued record is committed before the engine may send it; a record is
 deleted only once the engine settles it.  Dead letters keep their reason.
+``erase()`` (consent denied, ``Tracker.erase``) empties the whole file.
 
 The file is checked when the store opens (it must be a sound SQLite database
 that takes a write), so a corrupt, truncated, read-only or misplaced queue
@@ -147,6 +148,22 @@ class SQLiteStore(Store):
             rows = self._db.execute("SELECT record, reason FROM dead_letter WHERE queue=? ORDER BY seq",
                                     (self._q(queue),)).fetchall()
         return [{"record": json.loads(r[0]), "reason": r[1]} for r in rows]
+
+    def erase(self):
+        """Delete every queued record and dead letter of the file (every
+        namespace: the file is the SDK's own), overwriting the freed pages
+        and emptying the write-ahead log, so the text is gone from the disk too."""
+        with self._lock:
+            self._db.execute("PRAGMA secure_delete=ON")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("DELETE FROM queue")
+                self._db.execute("DELETE FROM dead_letter")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self):
         with self._lock:

@@ -32,14 +32,20 @@ UNIT = {
     "attribution": "tests/test_attribution.py",
     "storage": "tests/test_storage_budget.py",
     "properties": "tests/test_core_properties.py",
+    "kava": "tests/test_kava.py",
+    "gate": "tests/test_gate.py",
+    "loop": "tests/test_loop_wrap.py",
+    "consent": "tests/test_consent.py",
 }
 # module name -> test files, the most direct first (pytest stops at the first failure)
 TESTS_FOR = {
     "catalog": [UNIT["catalog"], UNIT["tracker"], UNIT["encoding"], VECTORS, UNIT["attribution"]],
     "encoding": [UNIT["encoding"], VECTORS, UNIT["delivery"], UNIT["sender"], UNIT["attribution"], UNIT["storage"],
                  UNIT["properties"]],
-    "session": [UNIT["session"], VECTORS, UNIT["tracker"], UNIT["properties"]],
-    "quartiles": [UNIT["session"], VECTORS, UNIT["tracker"], UNIT["properties"]],
+    "session": [UNIT["session"], VECTORS, UNIT["loop"], UNIT["tracker"], UNIT["properties"], UNIT["gate"]],
+    "quartiles": [UNIT["session"], VECTORS, UNIT["tracker"], UNIT["properties"], UNIT["gate"]],
+    "kava": [UNIT["kava"], VECTORS, UNIT["gate"], UNIT["tracker"]],
+    "consent": [UNIT["consent"], UNIT["delivery"], UNIT["sender"], UNIT["tracker"]],
     "protocol": [UNIT["protocol"], VECTORS, UNIT["encoding"], UNIT["tracker"]],
     "delivery": [UNIT["delivery"], UNIT["sender"], UNIT["storage"], UNIT["tracker"], UNIT["properties"]],
     "tracker": [UNIT["tracker"], VECTORS, UNIT["delivery"], UNIT["sender"], UNIT["encoding"], UNIT["attribution"],

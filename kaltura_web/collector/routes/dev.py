@@ -50,11 +50,14 @@ def _params(request) -> dict:
 
 def dev_ks(state, request) -> dict:
     """A USER KS (type 0) for demo pages: 1 hour unless ``expiry`` asks for
-    less or more (at most DEV_KS_MAX_EXPIRY)."""
+    less or more (at most DEV_KS_MAX_EXPIRY).  ``anonymous=1`` (an anonymous
+    page) gives a KS without a user, whatever ``userId`` says."""
     if not state.config.dev_ks:
         raise not_found("GET /dev/ks is off (--no-dev-ks)")
     params = _params(request)
     user_id, app_id = str(params.get("userId") or ""), str(params.get("appId") or "")
+    if str(params.get("anonymous") or "") in ("1", "true"):
+        user_id = ""
     check_text({"userId": user_id, "appId": app_id})
     expiry = DEV_KS_EXPIRY
     if present(params.get("expiry")):
@@ -99,6 +102,16 @@ def dev_verify(state, request) -> dict:
     violations = [f.as_dict() for f in findings if f.severity == ERROR]
     return {"ok": not violations, "findings": violations,
             "warnings": [f.as_dict() for f in findings if f.severity != ERROR]}
+
+
+def dev_erase_user(state, request) -> dict:
+    """DELETE /dev/users/<userId>: erase every stored event of that user (its
+    ``userId``, else its KS user), what a data-subject request needs locally."""
+    user_id = request.view_args["user_id"]
+    check_text({"userId": user_id})
+    deleted = state.store.erase_user(user_id)
+    log.info("erased %d stored events of a user on request", deleted)
+    return {"ok": True, "userId": user_id, "deleted": deleted}
 
 
 def dev_reset(state, request) -> dict:
@@ -170,6 +183,7 @@ ROUTES = {
     "/dev/catalog": (["GET"], dev_catalog),
     "/dev/playbacks": (["GET"], dev_playbacks),
     "/dev/stream": (["GET"], dev_stream),
+    "/dev/users/<path:user_id>": (["DELETE"], dev_erase_user),
 }
 
 
@@ -177,7 +191,7 @@ def register(app, state) -> None:
     from flask import jsonify, request
 
     def view(handler):
-        def answer():
+        def answer(**_path_values):  # the handler reads them from request.view_args
             result = handler(state, request)
             return jsonify(result) if isinstance(result, dict) else result
         return answer

@@ -17,6 +17,7 @@ JS integers               any size                         converted through int
 Each function is chosen for the runtime once, at import (``_runtime``).
 """
 
+from . import csp
 from ._runtime import IN_BROWSER, IS_MICROPYTHON, JsException, js, jsffi, need_browser, pyffi
 
 if pyffi is not None:
@@ -81,11 +82,14 @@ async def resolve(value):
     return value
 
 
+# (o, m, a) -> [true, o[m](...a)] or [false, the exception]
+CALL_JS = "(function (o, m, a) { try { return [true, o[m].apply(o, a)]; } catch (e) { return [false, e]; } })"
+JS_SOURCES = (CALL_JS,)  # csp.py
+
 if IS_MICROPYTHON and IN_BROWSER:
     # a synchronous JS throw unwinds straight through MicroPython (no ``except``
     # sees it), so the call is made by a JS wrapper that returns the exception
-    _CALL = js.Function.new(
-        "o", "m", "a", "try { return [true, o[m].apply(o, a)]; } catch (e) { return [false, e]; }")
+    _CALL = csp.js_value(CALL_JS)
 
     def call_js(obj, method, *args):
         """``obj.method(*args)``; a JS exception becomes ``JsException``."""

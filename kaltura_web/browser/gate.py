@@ -25,13 +25,15 @@ time Python would have read.  The gate object is on the element as
 """
 
 from ..core.quartiles import NATURAL_FACTOR, NATURAL_SLACK
+from . import csp
 from ._runtime import IN_BROWSER, IS_MICROPYTHON, js
 
 GATE_KEY = "kaltura_web:gate"  # Symbol.for(GATE_KEY) on the element holds the gate
 
 # the clock as each runtime's time.time() computes it from Date.now() (bit for bit).  A whole
 # second crosses into MicroPython as an int32 (fine until 2038, as time.time() itself).
-CLOCK_JS = "Date.now() / 1000" if IS_MICROPYTHON else "Date.now() * 1e6 / 1e9"
+CLOCKS_JS = {True: "Date.now() / 1000", False: "Date.now() * 1e6 / 1e9"}  # MicroPython, Pyodide
+CLOCK_JS = CLOCKS_JS[IS_MICROPYTHON]
 
 # quartiles.is_quiet in JavaScript: g holds the window and the previous timeupdate seen
 QUIET_JS = """function (g, p, t) {
@@ -41,7 +43,7 @@ QUIET_JS = """function (g, p, t) {
 }""" % {"factor": NATURAL_FACTOR, "slack": NATURAL_SLACK}
 
 # (element, forward(p, t, held, heldT)) -> the gate; forward gets held = -1 when none was held
-FACTORY_JS = """(function () {
+FACTORY_TEMPLATE = """(function () {
   var quiet = %(quiet)s;
   return function (el, forward) {
     var g = {open: false, p0: 0, t0: 0, lastP: 0, lastT: 0, speed: 1, limit: 0, rounding: 0,
@@ -75,7 +77,15 @@ FACTORY_JS = """(function () {
     el[Symbol.for(%(key)r)] = g;
     return g;
   };
-})()""" % {"quiet": QUIET_JS, "clock": CLOCK_JS, "key": GATE_KEY}
+})()"""
+
+
+def _factory_js(clock):
+    return FACTORY_TEMPLATE % {"quiet": QUIET_JS, "clock": clock, "key": GATE_KEY}
+
+
+FACTORY_JS = _factory_js(CLOCK_JS)
+JS_SOURCES = tuple(_factory_js(clock) for clock in CLOCKS_JS.values())  # csp.py
 
 _factory = [None]
 
@@ -83,7 +93,7 @@ _factory = [None]
 def _make(video, forward):
     """The JS gate on ``video`` (the factory is evaluated once per page)."""
     if _factory[0] is None:
-        _factory[0] = js.eval(FACTORY_JS)
+        _factory[0] = csp.js_value(FACTORY_JS)
     return _factory[0](video, forward)
 
 

@@ -407,3 +407,15 @@ def test_layout_keys_and_context_references():
     assert ns.context_name(ns.key("x", "abc")) == "abc" and ns.context_name(key) is None
     assert ns.owns(key) and not ns.owns("kaltura_web:100:a")
     assert context_ref('{"i":"b1","x":"q2z"}') == "q2z" and context_ref('{"i":"b1"}') is None
+
+
+def test_the_index_stays_bounded_however_many_beacons_pass_through():
+    """Found by `make soak`: 10,000 beacons appended and acknowledged one by one leave the in-memory index small (it grew by one entry per beacon)."""
+    storage = FakeStorage()
+    store = store_on(storage)
+    for n in range(10_000):
+        rec = stats(n)
+        store.append(STATS, rec)
+        store.remove(STATS, rec["i"])
+    assert sum(len(order) for order in store._order.values()) <= 130
+    assert store.count() == 0 and not record_chars(storage, store)

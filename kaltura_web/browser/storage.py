@@ -340,8 +340,10 @@ class LocalStorageStore(Store):
         key = self._key_of.get(beacon_id)
         if key is None:
             return
-        self._index_drop(key)
+        info = self._index_drop(key)
         self.remove_item(key)
+        if info is not None:
+            self._oldest(info[0])  # moves the head past removed entries and compacts: the index stays bounded
 
     def drop_oldest(self, queue, count):
         for _ in range(count):
